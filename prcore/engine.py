@@ -1,0 +1,262 @@
+"""Orchestration: columns -> kernels -> an immutable result.
+
+The steps mirror ``COCOeval``: select the images and categories of the
+parameters, group records into (image, category) cells in pycocotools' order
+(``_prepare``), sort and cut each cell's detections (``computeIoU``), match
+(``evaluateImg``), accumulate (``accumulate``) and summarise (``summarize``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from prcore._kernels.accumulate import accumulate_curves
+from prcore._kernels.match import match_cells
+from prcore._kernels.order import (
+    counting_sort,
+    group_offsets,
+    rank_in_groups,
+    sort_groups_by_score,
+    stable_score_order,
+)
+from prcore.errors import PrcoreInputError
+from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
+from prcore.params import Params
+
+
+@dataclass(frozen=True, eq=False)
+class MatchTable:
+    """Every kept detection's matching outcome, in cell order.
+
+    Attributes
+    ----------
+    det_index : int64 (D,)
+        Position of the detection in the results file (pycocotools id - 1).
+    det_img, det_cat : int64 (D,)
+        Positions in ``params.img_ids`` / ``params.cat_ids``.
+    det_score : float64 (D,)
+    det_rank : int64 (D,)
+        Rank by score inside its (image, category) cell (pycocotools' per-image
+        maxDets cut keeps ``rank < maxDet``).
+    det_state : uint8 (A, T, D)
+        0 false positive, 1 true positive, 2 ignored, per area range and IoU threshold.
+    block_offsets : int64 (K + 1,)
+        Block ``k`` (category ``k``; one block when ``use_cats`` is off) is
+        ``block_order[block_offsets[k]:block_offsets[k + 1]]``.
+    block_order : int64 (D,)
+        Detection positions in ``accumulate``'s order inside each block.
+    n_pos : int64 (K, A)
+        Non-ignored ground truths per block and area range.
+    n_gt : int64 (C,)
+        Non-crowd ground truths per category (all areas), for tables.
+    n_dt : int64 (C,)
+        Detections per category within the selected images (before any cut).
+    """
+
+    det_index: np.ndarray
+    det_img: np.ndarray
+    det_cat: np.ndarray
+    det_score: np.ndarray
+    det_rank: np.ndarray
+    det_state: np.ndarray
+    block_offsets: np.ndarray
+    block_order: np.ndarray
+    n_pos: np.ndarray
+    n_gt: np.ndarray
+    n_dt: np.ndarray
+
+
+def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Params:
+    """Parameters with ``img_ids``/``cat_ids`` filled from the ground truth."""
+    if params is None:
+        params = Params(iou_type=iou_type)
+    elif params.iou_type != iou_type:
+        params = params.model_copy(update={"iou_type": iou_type})
+    if params.iou_type != "bbox":
+        raise PrcoreInputError(f"iou_type {params.iou_type!r} is not supported yet (only 'bbox')")
+    img_ids = params.img_ids if params.img_ids is not None else gt.img_ids.tolist()
+    cat_ids = params.cat_ids if params.cat_ids is not None else gt.cat_ids.tolist()
+    return params.with_ids(img_ids, cat_ids)
+
+
+def _positions(table: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
+    """For each entry of sorted ``table``, its position in ``wanted`` or -1."""
+    out = np.full(len(table), -1, np.int64)
+    w = np.asarray(wanted, np.int64)
+    pos = np.searchsorted(table, w)
+    ok = pos < len(table)
+    ok[ok] = table[pos[ok]] == w[ok]
+    out[pos[ok]] = np.flatnonzero(ok)
+    return out
+
+
+def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
+    """Group, sort, cut and match; the ``evaluate()`` half of COCOeval."""
+    img_pos = _positions(gt.img_ids, params.img_ids)
+    cat_pos = _positions(gt.cat_ids, params.cat_ids)
+    n_img = len(params.img_ids)
+    n_cat = len(params.cat_ids)
+    n_area = len(params.area_rng)
+    n_thr = len(params.iou_thrs)
+    use_cats = params.use_cats
+
+    # --- ground truth into cells (file order inside a cell; by category when pooled)
+    g_img = img_pos[gt.ann_img]
+    g_cat = cat_pos[gt.ann_cat]
+    g_keep = np.flatnonzero((g_img >= 0) & (g_cat >= 0))
+    g_img = g_img[g_keep]
+    g_cat = g_cat[g_keep]
+    # --- detections likewise
+    d_img = img_pos[dets.img]
+    d_cat = cat_pos[dets.cat]
+    d_keep = np.flatnonzero((d_img >= 0) & (d_cat >= 0))
+    d_img = d_img[d_keep]
+    d_cat = d_cat[d_keep]
+
+    if use_cats:
+        n_cells = n_cat * n_img
+        g_fine = g_cat * n_img + g_img
+        d_fine = d_cat * n_img + d_img
+        n_fine = n_cells
+    else:
+        # useCats=0: one cell per image, holding its categories in catIds order.
+        n_cells = n_img
+        g_fine = g_img * n_cat + g_cat
+        d_fine = d_img * n_cat + d_cat
+        n_fine = n_img * n_cat
+
+    g_order, _ = counting_sort(g_fine, n_fine)
+    g_sel = g_keep[g_order]
+    g_cells = group_offsets(g_fine[g_order] if use_cats else g_img[g_order], n_cells)
+
+    d_order, _ = counting_sort(d_fine, n_fine)
+    d_cells = group_offsets(d_fine[d_order] if use_cats else d_img[d_order], n_cells)
+    d_sel = d_keep[d_order]
+    score_all = dets.score
+    cell_order = d_sel.copy()
+    sort_groups_by_score(cell_order, d_cells, score_all)
+    rank = rank_in_groups(d_cells, len(cell_order))
+    # computeIoU keeps only the top maxDets[-1] of each cell.
+    kept = rank < params.max_dets[-1]
+    det_index = cell_order[kept]
+    det_rank = rank[kept]
+    det_cells = group_offsets(
+        np.repeat(np.arange(n_cells, dtype=np.int64), np.diff(d_cells))[kept], n_cells
+    )
+
+    det_box = np.ascontiguousarray(dets.bbox[det_index])
+    det_area = det_box[:, 2] * det_box[:, 3]  # loadRes: area = w * h
+    gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
+    gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
+    gt_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
+    gt_id = np.ascontiguousarray(gt.ann_id[g_sel])
+    iou_thrs = params.iou_thrs_array()
+    area_rng = params.area_rng_array()
+
+    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
+    match_cells(
+        det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
+        iou_thrs, area_rng, det_state,
+    )
+
+    det_img = img_pos[dets.img[det_index]]
+    det_cat = cat_pos[dets.cat[det_index]]
+    det_score = np.ascontiguousarray(score_all[det_index])
+    if use_cats:
+        block_offsets = det_cells[:: n_img] if n_img else np.zeros(n_cat + 1, np.int64)
+        block_offsets = np.ascontiguousarray(block_offsets)
+        n_blocks = n_cat
+        g_block = cat_pos[gt.ann_cat[g_sel]]
+    else:
+        block_offsets = np.array([0, len(det_index)], np.int64)
+        n_blocks = 1
+        g_block = np.zeros(len(g_sel), np.int64)
+    block_order = stable_score_order(block_offsets, det_score)
+
+    n_pos = np.zeros((n_blocks, n_area), np.int64)
+    g_ar = gt.ann_area[g_sel]
+    g_cr = gt.ann_crowd[g_sel]
+    for a, (lo, hi) in enumerate(area_rng):
+        regular = ~g_cr & (g_ar >= lo) & (g_ar <= hi)
+        n_pos[:, a] = np.bincount(g_block[regular], minlength=n_blocks)
+    n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_cr], minlength=n_cat)
+    n_dt = np.bincount(d_cat, minlength=n_cat)
+    return MatchTable(
+        det_index=det_index, det_img=det_img, det_cat=det_cat, det_score=det_score,
+        det_rank=det_rank, det_state=det_state, block_offsets=block_offsets,
+        block_order=block_order, n_pos=n_pos, n_gt=n_gt, n_dt=n_dt,
+    )
+
+
+def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
+    """``precision``, ``recall``, ``scores`` arrays in COCOeval's layout."""
+    n_blocks = table.block_offsets.shape[0] - 1
+    shape = (len(params.iou_thrs), len(params.rec_thrs), n_blocks,
+             len(params.area_rng), len(params.max_dets))
+    precision = -np.ones(shape)
+    scores = -np.ones(shape)
+    recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
+    accumulate_curves(
+        table.block_offsets, table.block_order, table.det_rank, table.det_score,
+        table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
+        float(min_score), precision, recall, scores,
+    )
+    return precision, recall, scores
+
+
+def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = None):
+    """Evaluate detections against ground truth, exactly as pycocotools does.
+
+    Parameters
+    ----------
+    gt : path or dict or GroundTruth
+        COCO instances JSON (``images``, ``annotations``, ``categories``).
+    dt : path or list of dict or Detections
+        COCO results (``[{image_id, category_id, bbox, score}, ...]``).
+    iou_type : {"bbox"}
+    params : Params, optional
+        pycocotools' defaults when omitted.
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    from prcore.result import EvaluationResult
+
+    ground_truth = load_ground_truth(gt)
+    detections = load_detections(dt, ground_truth)
+    params = resolve_params(params, ground_truth, iou_type)
+    table = match(ground_truth, detections, params)
+    precision, recall, scores = accumulate(table, params)
+    _warn_categories_without_gt(ground_truth, detections, table, params)
+    return EvaluationResult.build(
+        params=params, ground_truth=ground_truth, table=table,
+        precision=precision, recall=recall, scores=scores,
+        n_detections=len(detections),
+    )
+
+
+def _warn_categories_without_gt(gt, dets, table: MatchTable, params: Params) -> None:
+    import warnings
+
+    from prcore.errors import PrcoreWarning
+
+    lonely = np.flatnonzero((table.n_dt > 0) & (table.n_gt == 0))
+    # crowd-only categories have n_gt 0 too; warn only where no annotation exists at all.
+    if not len(lonely):
+        return
+    has_any = np.zeros(len(gt.cat_ids), bool)
+    has_any[gt.ann_cat] = True
+    cat_pos_ids = np.asarray(params.cat_ids, np.int64)
+    ids = [int(cat_pos_ids[k]) for k in lonely if not has_any[np.searchsorted(gt.cat_ids, cat_pos_ids[k])]]
+    if ids:
+        n = int(table.n_dt[lonely].sum())
+        warnings.warn(
+            f"{dets.source}: {n} detection(s) of categories with no ground truth "
+            f"(ids {', '.join(map(str, ids[:10]))}{'...' if len(ids) > 10 else ''}); "
+            "pycocotools scores those categories as -1 (absent) and leaves them out of the means",
+            PrcoreWarning, stacklevel=3,
+        )

@@ -1,0 +1,458 @@
+"""Files or Python objects -> validated columnar arrays.
+
+This is the only place where COCO ids become dense indices: image ids index
+into the sorted image ids of the ground truth, category ids into its sorted
+category ids (the order ``COCOeval.Params`` uses). Everything downstream works
+on those indices.
+
+Each input goes through a columnar fast path that checks the same rules as the
+pydantic models in :mod:`prcore.schema`; whenever it meets anything it does
+not accept, the models re-validate record by record and raise a located
+:class:`~prcore.errors.PrcoreInputError`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pydantic_core
+
+from prcore.errors import PrcoreInputError, PrcoreWarning
+from prcore.schema import (
+    AnnotationRecord,
+    CategoryRecord,
+    DetectionRecord,
+    ImageRecord,
+    first_error,
+)
+
+_NUM = (int, float)
+
+
+@dataclass(frozen=True, eq=False)
+class GroundTruth:
+    """Ground truth as columns; annotation arrays are in file order.
+
+    Attributes
+    ----------
+    img_ids : int64 (I,)
+        Sorted unique image ids; an image's dense index is its position here.
+    cat_ids : int64 (C,)
+        Sorted unique category ids; dense category index is the position.
+    cat_names : tuple of str (C,)
+    ann_id, ann_img, ann_cat : int64 (G,)
+        Annotation id, dense image index, dense category index.
+    ann_bbox : float64 (G, 4)
+        ``[x, y, w, h]``.
+    ann_area : float64 (G,)
+        The ``area`` field (pycocotools' area-range test uses it, not w*h).
+    ann_crowd : bool (G,)
+    """
+
+    source: str
+    img_ids: np.ndarray
+    cat_ids: np.ndarray
+    cat_names: tuple[str, ...]
+    ann_id: np.ndarray
+    ann_img: np.ndarray
+    ann_cat: np.ndarray
+    ann_bbox: np.ndarray
+    ann_area: np.ndarray
+    ann_crowd: np.ndarray
+    dataset: dict | None = field(default=None, repr=False)
+
+    def category_index(self, category: int | str) -> int:
+        """Dense index of a category given by id or by name."""
+        if isinstance(category, str):
+            if category in self.cat_names:
+                return self.cat_names.index(category)
+            try:
+                category = int(category)
+            except ValueError:
+                raise PrcoreInputError(
+                    f"unknown category name {category!r}; known: {', '.join(self.cat_names)}"
+                ) from None
+        pos = int(np.searchsorted(self.cat_ids, category))
+        if pos >= len(self.cat_ids) or self.cat_ids[pos] != category:
+            raise PrcoreInputError(f"unknown category id {category}")
+        return pos
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Detections as columns in file order; ``img``/``cat`` are dense indices.
+
+    The detection's pycocotools id is its position + 1 (``loadRes``).
+    """
+
+    source: str
+    img: np.ndarray
+    cat: np.ndarray
+    bbox: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise PrcoreInputError(f"cannot read file: {exc.strerror}", file=name) from None
+    if not data.strip():
+        raise PrcoreInputError("file is empty, expected JSON", file=name)
+    return data
+
+
+def _strip_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def parse_json(data: bytes, file: str) -> Any:
+    """Parse JSON bytes (BOM tolerated) or raise a located error."""
+    try:
+        return pydantic_core.from_json(_strip_bom(data), allow_inf_nan=True)
+    except ValueError as exc:
+        raise PrcoreInputError(f"not valid JSON: {exc}", file=file) from None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _only_types(values: list, allowed: tuple[type, ...]) -> bool:
+    return set(map(type, values)) <= set(allowed)
+
+
+def _boxes(values: list) -> np.ndarray | None:
+    """(N, 4) float64 if every value is a list of 4 finite numbers with w, h >= 0."""
+    if not values:
+        return np.zeros((0, 4), np.float64)
+    if not _only_types(values, (list,)) or set(map(len, values)) != {4}:
+        return None
+    if not _only_types(list(chain.from_iterable(values)), _NUM):
+        return None
+    arr = np.array(values, dtype=np.float64)
+    if not np.isfinite(arr).all() or (arr[:, 2:] < 0).any():
+        return None
+    return arr
+
+
+def _ints(values: list) -> np.ndarray | None:
+    if not _only_types(values, (int,)):
+        return None
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:
+        return None
+
+
+def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
+    """Positions of ``ids`` in sorted ``table``; also the first missing index or -1."""
+    pos = np.searchsorted(table, ids)
+    pos_c = np.minimum(pos, max(len(table) - 1, 0))
+    ok = (pos < len(table)) & (table[pos_c] == ids) if len(table) else np.zeros(len(ids), bool)
+    bad = np.flatnonzero(~ok)
+    return pos_c.astype(np.int64), (int(bad[0]) if len(bad) else -1)
+
+
+def _first_duplicate(ids: np.ndarray) -> int:
+    """Index of the first record whose id appeared before, or -1."""
+    if len(ids) < 2:
+        return -1
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    dup = np.flatnonzero(s[1:] == s[:-1])
+    if not len(dup):
+        return -1
+    return int(order[dup + 1].min())
+
+
+def _require_list(obj: Any, file: str, section: str | None) -> list:
+    if not isinstance(obj, list):
+        where = f"'{section}'" if section else "top level"
+        raise PrcoreInputError(
+            f"{where}: expected a JSON array, got {type(obj).__name__}", file=file
+        )
+    return obj
+
+
+def _fail(records: list, model, file: str, section: str | None) -> PrcoreInputError:
+    err = first_error(records, model, file=file, section=section)
+    return err or PrcoreInputError("invalid records", file=file, section=section)
+
+
+# ---------------------------------------------------------------- ground truth
+
+
+def load_ground_truth(gt: Any) -> GroundTruth:
+    """Ground truth from a path, a parsed dict, or a :class:`GroundTruth`."""
+    if isinstance(gt, GroundTruth):
+        return gt
+    if isinstance(gt, (str, os.PathLike)):
+        file = os.fspath(gt)
+        obj = parse_json(_read_bytes(file), file)
+    else:
+        file = "<ground truth>"
+        obj = gt
+    return ground_truth_from_dict(obj, file)
+
+
+def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
+    """Validate a COCO instances dict and build its columns."""
+    if not isinstance(obj, dict):
+        raise PrcoreInputError(
+            f"top level: expected a JSON object with 'images', 'annotations' and "
+            f"'categories', got {type(obj).__name__}",
+            file=file,
+        )
+    for key in ("images", "annotations", "categories"):
+        if key not in obj:
+            if key == "annotations" and "images" in obj and "categories" in obj:
+                continue
+            raise PrcoreInputError(f"top level: '{key}' is missing", file=file)
+    images = _require_list(obj["images"], file, "images")
+    anns = _require_list(obj.get("annotations", []), file, "annotations")
+    cats = _require_list(obj["categories"], file, "categories")
+    if not images:
+        raise PrcoreInputError("'images' is empty: the ground truth has no images", file=file)
+
+    try:
+        raw_img_ids = [r["id"] for r in images]
+    except (KeyError, TypeError):
+        raise _fail(images, ImageRecord, file, "images") from None
+    img_file_ids = _ints(raw_img_ids)
+    if img_file_ids is None:
+        raise _fail(images, ImageRecord, file, "images")
+    dup = _first_duplicate(img_file_ids)
+    if dup >= 0:
+        raise PrcoreInputError(
+            "duplicate image id", file=file, section="images", index=dup,
+            record_id=int(img_file_ids[dup]), field="id",
+        )
+
+    try:
+        raw_cat_ids = [r["id"] for r in cats]
+        raw_names = [r.get("name", "") for r in cats]
+    except (KeyError, TypeError, AttributeError):
+        raise _fail(cats, CategoryRecord, file, "categories") from None
+    cat_file_ids = _ints(raw_cat_ids)
+    if cat_file_ids is None or not _only_types(raw_names, (str,)):
+        raise _fail(cats, CategoryRecord, file, "categories")
+    dup = _first_duplicate(cat_file_ids)
+    if dup >= 0:
+        raise PrcoreInputError(
+            "duplicate category id", file=file, section="categories", index=dup,
+            record_id=int(cat_file_ids[dup]), field="id",
+        )
+    order = np.argsort(cat_file_ids, kind="stable")
+    cat_ids = cat_file_ids[order]
+    cat_names = tuple(raw_names[i] or str(cat_file_ids[i]) for i in order)
+    img_ids = np.sort(img_file_ids)
+
+    cols = _annotation_columns(anns)
+    if cols is None:
+        cols = _annotation_columns_validated(anns, file)
+    ann_id, ann_image_id, ann_category_id, bbox, area, crowd, ignore = cols
+
+    dup = _first_duplicate(ann_id)
+    if dup >= 0:
+        raise PrcoreInputError(
+            "duplicate annotation id", file=file, section="annotations", index=dup,
+            record_id=int(ann_id[dup]), field="id",
+        )
+    ann_img, bad = _dense(ann_image_id, img_ids)
+    if bad >= 0:
+        raise PrcoreInputError(
+            f"image_id {int(ann_image_id[bad])} is not in 'images'", file=file,
+            section="annotations", index=bad, record_id=int(ann_id[bad]), field="image_id",
+        )
+    ann_cat, bad = _dense(ann_category_id, cat_ids)
+    if bad >= 0:
+        raise PrcoreInputError(
+            f"category_id {int(ann_category_id[bad])} is not in 'categories'", file=file,
+            section="annotations", index=bad, record_id=int(ann_id[bad]), field="category_id",
+        )
+
+    _warn_ground_truth_quirks(file, ann_id, crowd, ignore)
+    return GroundTruth(
+        source=file, img_ids=img_ids, cat_ids=cat_ids, cat_names=cat_names,
+        ann_id=ann_id, ann_img=ann_img, ann_cat=ann_cat, ann_bbox=bbox,
+        ann_area=area, ann_crowd=crowd, dataset=obj,
+    )
+
+
+def _annotation_columns(anns: list):
+    """Fast path: columns, or None if anything is unusual."""
+    try:
+        ids = _ints([a["id"] for a in anns])
+        img = _ints([a["image_id"] for a in anns])
+        cat = _ints([a["category_id"] for a in anns])
+        bbox = _boxes([a["bbox"] for a in anns])
+        raw_area = [a["area"] for a in anns]
+        raw_crowd = [a.get("iscrowd", 0) for a in anns]
+        ignore = [a.get("ignore") for a in anns]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if ids is None or img is None or cat is None or bbox is None:
+        return None
+    if not _only_types(raw_area, _NUM) or not _only_types(raw_crowd, (int, bool)):
+        return None
+    area = np.array(raw_area, dtype=np.float64)
+    crowd_i = np.array(raw_crowd, dtype=np.int64)
+    if not np.isfinite(area).all() or (area < 0).any() or ((crowd_i != 0) & (crowd_i != 1)).any():
+        return None
+    return ids, img, cat, bbox, area, crowd_i.astype(bool), ignore
+
+
+def _annotation_columns_validated(anns: list, file: str):
+    """General path: validate each record; w*h stands in for a missing area."""
+    err = first_error(anns, AnnotationRecord, file=file, section="annotations")
+    if err is not None:
+        raise err
+    recs = [AnnotationRecord.model_validate(a) for a in anns]
+    missing_area = [i for i, r in enumerate(recs) if r.area is None]
+    if missing_area:
+        warnings.warn(
+            f"{file}: {len(missing_area)} annotation(s) have no 'area' (first: annotations"
+            f"[{missing_area[0]}]); using bbox width*height for the area ranges",
+            PrcoreWarning, stacklevel=4,
+        )
+    n = len(recs)
+    bbox = np.array([r.bbox for r in recs], dtype=np.float64).reshape(n, 4)
+    area = np.array(
+        [r.area if r.area is not None else r.bbox[2] * r.bbox[3] for r in recs], np.float64
+    )
+    return (
+        np.array([r.id for r in recs], np.int64),
+        np.array([r.image_id for r in recs], np.int64),
+        np.array([r.category_id for r in recs], np.int64),
+        bbox, area,
+        np.array([bool(r.iscrowd) for r in recs], bool),
+        [r.ignore for r in recs],
+    )
+
+
+def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
+    zero = np.flatnonzero(ann_id == 0)
+    if len(zero):
+        warnings.warn(
+            f"{file}: annotations[{int(zero[0])}] has id 0; pycocotools marks matches by "
+            "annotation id and 0 means 'unmatched', so a detection matched to it is "
+            "scored as a false positive (reproduced here)",
+            PrcoreWarning, stacklevel=4,
+        )
+    overridden = [
+        i for i, (g, c) in enumerate(zip(ignore, crowd))
+        if g is not None and bool(g) != bool(c)
+    ]
+    if overridden:
+        i = overridden[0]
+        warnings.warn(
+            f"{file}: {len(overridden)} annotation(s) have an 'ignore' flag that differs from "
+            f"'iscrowd' (first: annotations[{i}]); pycocotools replaces 'ignore' with "
+            "'iscrowd', so 'ignore' has no effect (reproduced here)",
+            PrcoreWarning, stacklevel=4,
+        )
+
+
+# ---------------------------------------------------------------- detections
+
+
+def load_detections(dt: Any, gt: GroundTruth) -> Detections:
+    """Detections from a path, a list of dicts, or :class:`Detections`."""
+    if isinstance(dt, Detections):
+        return dt
+    if isinstance(dt, (str, os.PathLike)):
+        file = os.fspath(dt)
+        data = _read_bytes(file)
+        cols = _scan(data)
+        if cols is not None:
+            checked = _check_columns(*cols)
+            if checked is not None:
+                return _detections_from_columns(file, gt, *checked)
+        records = parse_json(data, file)
+    else:
+        file = "<detections>"
+        records = dt
+    return detections_from_records(records, gt, file)
+
+
+def _scan(data: bytes):
+    """The byte-level numba scanner, when it can read this file."""
+    try:
+        from prcore.results_scan import scan_results
+    except ImportError:
+        return None
+    cols = scan_results(data)
+    if cols is None:
+        return None
+    return cols.image_id, cols.category_id, cols.bbox, cols.score
+
+
+def _check_columns(image_id, category_id, bbox, score):
+    if bbox.shape[1:] != (4,) or not np.isfinite(bbox).all() or (bbox[:, 2:] < 0).any():
+        return None
+    if not np.isfinite(score).all():
+        return None
+    return image_id, category_id, bbox, score
+
+
+def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detections:
+    """Validate a list of result dicts and build its columns."""
+    if isinstance(records, np.ndarray):
+        raise PrcoreInputError(
+            "numpy result arrays are not supported; pass a list of dicts or a path", file=file
+        )
+    records = _require_list(records, file, None)
+    try:
+        image_id = _ints([r["image_id"] for r in records])
+        category_id = _ints([r["category_id"] for r in records])
+        bbox = _boxes([r["bbox"] for r in records])
+        raw_score = [r["score"] for r in records]
+    except (KeyError, TypeError):
+        raise _fail(records, DetectionRecord, file, None) from None
+    ok = image_id is not None and category_id is not None and bbox is not None
+    score = None
+    if ok and _only_types(raw_score, _NUM):
+        score = np.array(raw_score, dtype=np.float64)
+        ok = bool(np.isfinite(score).all())
+    if not ok:
+        raise _fail(records, DetectionRecord, file, None)
+    return _detections_from_columns(file, gt, image_id, category_id, bbox, score)
+
+
+def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox, score):
+    img, bad = _dense(image_id, gt.img_ids)
+    if bad >= 0:
+        raise PrcoreInputError(
+            f"image_id {int(image_id[bad])} is not in the ground truth's images",
+            file=file, index=bad, record_id=int(image_id[bad]), field="image_id",
+            id_name="image_id",
+        )
+    cat, bad = _dense(category_id, gt.cat_ids)
+    if bad >= 0:
+        raise PrcoreInputError(
+            f"category_id {int(category_id[bad])} is not in the ground truth's categories "
+            f"(known ids: {_id_summary(gt.cat_ids)}); check the label map",
+            file=file, index=bad, record_id=int(image_id[bad]), field="category_id",
+            id_name="image_id",
+        )
+    return Detections(source=file, img=img, cat=cat, bbox=np.ascontiguousarray(bbox, np.float64),
+                      score=np.ascontiguousarray(score, np.float64))
+
+
+def _id_summary(ids: np.ndarray) -> str:
+    if len(ids) <= 12:
+        return ", ".join(map(str, ids.tolist()))
+    return f"{ids[0]}..{ids[-1]}, {len(ids)} in all"

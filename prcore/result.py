@@ -1,0 +1,308 @@
+"""The immutable evaluation result and the views computed from it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from prcore import __version__
+from prcore.curves import PRCurve, ThresholdReport, curve_from_sequence, pick_threshold
+from prcore.engine import MatchTable, accumulate
+from prcore.errors import PrcoreInputError
+from prcore.load import GroundTruth
+from prcore.params import Params
+from prcore.summary import STAT_NAMES, fmt_num, format_table, summary_lines, summary_stats
+
+
+class ClassRow(BaseModel):
+    """One category's line of the per-class table (NaN-free: None if absent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category_id: int
+    name: str
+    ap: float | None
+    ap50: float | None
+    ap75: float | None
+    recall: float | None
+    n_gt: int
+    n_dt: int
+
+
+class SweepRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    score_threshold: float
+    n_detections: int
+    stats: list[float]
+
+
+class EvaluationReport(BaseModel):
+    """What ``--json`` writes: enough to reproduce and compare every number."""
+
+    prcore_version: str
+    iou_type: str
+    stat_names: list[str]
+    stats: list[float]
+    per_class: list[ClassRow]
+    params: Params
+    n_images: int
+    n_detections: int
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """COCO stats after dropping detections below each score threshold."""
+
+    rows: tuple[SweepRow, ...]
+
+    def to_text(self) -> str:
+        headers = ["score >=", "dets", *STAT_NAMES]
+        body = [
+            [f"{r.score_threshold:g}", str(r.n_detections), *(fmt_num(v) for v in r.stats)]
+            for r in self.rows
+        ]
+        return format_table(headers, body)
+
+
+def _mean_valid(x: np.ndarray) -> float | None:
+    v = x[x > -1]
+    return float(np.mean(v)) if v.size else None
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """Evaluation of one set of detections; every method is a pure view.
+
+    Attributes
+    ----------
+    stats : float64 (12,)
+        pycocotools' ``COCOeval.stats``, same order (see ``STAT_NAMES``).
+    precision : float64 (T, R, K, A, M)
+        ``COCOeval.eval['precision']``; -1 where a category has no ground truth.
+    recall : float64 (T, K, A, M)
+    scores : float64 (T, R, K, A, M)
+    params : Params
+        The parameters used, ids filled in.
+    """
+
+    stats: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+    params: Params
+    cat_names: tuple[str, ...]
+    table: MatchTable
+    n_detections: int
+
+    @classmethod
+    def build(cls, *, params, ground_truth: GroundTruth, table, precision, recall, scores,
+              n_detections) -> "EvaluationResult":
+        names = dict(zip(ground_truth.cat_ids.tolist(), ground_truth.cat_names))
+        cat_names = tuple(names.get(c, str(c)) for c in params.cat_ids)
+        for arr in (precision, recall, scores):
+            arr.setflags(write=False)
+        stats = summary_stats(precision, recall, params)
+        stats.setflags(write=False)
+        return cls(stats=stats, precision=precision, recall=recall, scores=scores,
+                   params=params, cat_names=cat_names, table=table, n_detections=n_detections)
+
+    # ------------------------------------------------------------ summary views
+
+    def summary(self) -> str:
+        """pycocotools' 12 summary lines."""
+        return "\n".join(summary_lines(self.stats, self.params))
+
+    def stats_dict(self) -> dict[str, float]:
+        return dict(zip(STAT_NAMES, self.stats.tolist()))
+
+    def _area_index(self, area: str) -> int:
+        try:
+            return self.params.area_rng_lbl.index(area)
+        except ValueError:
+            raise PrcoreInputError(
+                f"unknown area range {area!r}; known: {', '.join(self.params.area_rng_lbl)}"
+            ) from None
+
+    def _iou_index(self, iou: float) -> int:
+        thr = self.params.iou_thrs_array()
+        hit = np.flatnonzero(np.isclose(thr, iou, rtol=0, atol=1e-9))
+        if not len(hit):
+            raise PrcoreInputError(
+                f"IoU threshold {iou:g} is not among the evaluated ones "
+                f"({', '.join(f'{t:g}' for t in thr)})"
+            )
+        return int(hit[0])
+
+    def _max_det_index(self, max_dets: int | None) -> int:
+        if max_dets is None:
+            return len(self.params.max_dets) - 1
+        if max_dets not in self.params.max_dets:
+            raise PrcoreInputError(
+                f"max_dets {max_dets} is not among {list(self.params.max_dets)}"
+            )
+        return self.params.max_dets.index(max_dets)
+
+    def per_class(self) -> list[ClassRow]:
+        """AP (IoU .50:.95), AP50, AP75 and recall per category (area all, largest maxDets)."""
+        if not self.params.use_cats:
+            return []
+        a = self._area_index("all") if "all" in self.params.area_rng_lbl else 0
+        m = len(self.params.max_dets) - 1
+        thr = self.params.iou_thrs_array()
+        t50 = np.flatnonzero(thr == 0.5)
+        t75 = np.flatnonzero(thr == 0.75)
+        rows = []
+        for k, cid in enumerate(self.params.cat_ids):
+            p = self.precision[:, :, k, a, m]
+            rows.append(ClassRow(
+                category_id=cid, name=self.cat_names[k],
+                ap=_mean_valid(p),
+                ap50=_mean_valid(p[t50]) if len(t50) else None,
+                ap75=_mean_valid(p[t75]) if len(t75) else None,
+                recall=_mean_valid(self.recall[:, k, a, m]),
+                n_gt=int(self.table.n_gt[k]), n_dt=int(self.table.n_dt[k]),
+            ))
+        return rows
+
+    def per_class_table(self) -> str:
+        rows = [
+            [r.name, fmt_num(r.ap), fmt_num(r.ap50), fmt_num(r.ap75), fmt_num(r.recall),
+             str(r.n_gt), str(r.n_dt)]
+            for r in self.per_class()
+        ]
+        return format_table(["class", "AP", "AP50", "AP75", "AR", "GT", "dets"], rows)
+
+    # ------------------------------------------------------------ curves
+
+    def curve(
+        self,
+        category: int | str | None = None,
+        iou: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> PRCurve:
+        """Raw precision-recall curve for one category (id or name) or all pooled."""
+        t = self._iou_index(iou)
+        a = self._area_index(area)
+        m = self._max_det_index(max_dets)
+        max_det = self.params.max_dets[m]
+        tab = self.table
+        if category is None:
+            pos = np.flatnonzero(tab.det_rank < max_det)
+            order = np.argsort(-tab.det_score[pos], kind="mergesort")
+            pos = pos[order]
+            n_gt = int(tab.n_pos[:, a].sum())
+            cid, name = None, "all"
+        else:
+            if not self.params.use_cats:
+                raise PrcoreInputError("per-category curves need use_cats=True")
+            k = self._category_position(category)
+            b0, b1 = tab.block_offsets[k], tab.block_offsets[k + 1]
+            pos = tab.block_order[b0:b1]
+            pos = pos[tab.det_rank[pos] < max_det]
+            n_gt = int(tab.n_pos[k, a])
+            cid, name = self.params.cat_ids[k], self.cat_names[k]
+        return curve_from_sequence(
+            tab.det_score[pos], tab.det_state[a, t, pos], n_gt,
+            category_id=cid, category_name=name, iou=float(self.params.iou_thrs[t]),
+            area=area, max_dets=max_det,
+        )
+
+    def curves(self, iou: float = 0.5, area: str = "all", max_dets: int | None = None):
+        """Raw curves for every category (in ``params.cat_ids`` order)."""
+        return [self.curve(c, iou, area, max_dets) for c in self.params.cat_ids]
+
+    def _category_position(self, category: int | str) -> int:
+        if isinstance(category, str) and category in self.cat_names:
+            return self.cat_names.index(category)
+        try:
+            cid = int(category)
+        except (TypeError, ValueError):
+            raise PrcoreInputError(
+                f"unknown category {category!r}; known names: {', '.join(self.cat_names)}"
+            ) from None
+        if cid not in self.params.cat_ids:
+            raise PrcoreInputError(f"unknown category id {cid}")
+        return self.params.cat_ids.index(cid)
+
+    def select_thresholds(
+        self,
+        min_precision: float | None = None,
+        min_recall: float | None = None,
+        best_f1: bool = False,
+        per_class: bool = True,
+        iou: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> ThresholdReport:
+        """Score thresholds meeting one criterion, per class and shared."""
+        crit = dict(min_precision=min_precision, min_recall=min_recall, best_f1=best_f1)
+        if min_precision is not None:
+            label = f"precision >= {min_precision:g}"
+        elif min_recall is not None:
+            label = f"recall >= {min_recall:g}"
+        else:
+            label = "best F1"
+        pooled = self.curve(None, iou, area, max_dets)
+        shared = pick_threshold(pooled, **crit)
+        picks = ()
+        if per_class and self.params.use_cats:
+            picks = tuple(pick_threshold(c, **crit) for c in self.curves(iou, area, max_dets))
+        return ThresholdReport(label, float(pooled.iou), area, pooled.max_dets, shared, picks)
+
+    def truncation(self, iou: float = 0.5) -> str | None:
+        """A note when the results stop at a score cut-off (e.g. detectron2's 0.05)."""
+        if not len(self.table.det_score):
+            return None
+        low = float(self.table.det_score.min())
+        if low <= 0:
+            return None
+        pooled = self.curve(None, iou)
+        return (
+            f"note: no detection scores below {low:.4g}; every curve is truncated there "
+            f"(all classes reach recall {pooled.max_recall:.3f} at IoU={iou:g}). Export "
+            "detections with a lower score threshold to see the rest of the curve."
+        )
+
+    # ------------------------------------------------------------ sweep
+
+    def sweep(self, score_thresholds: Sequence[float]) -> SweepResult:
+        """COCO stats after dropping detections scoring below each threshold.
+
+        Exact without re-matching: greedy matching takes detections in score
+        order, so dropping the lowest-scoring ones leaves every other match
+        unchanged; only accumulation is repeated.
+        """
+        rows = []
+        for thr in score_thresholds:
+            precision, recall, _ = accumulate(self.table, self.params, min_score=float(thr))
+            stats = summary_stats(precision, recall, self.params)
+            kept = int(np.count_nonzero(self.table.det_score >= thr))
+            rows.append(SweepRow(score_threshold=float(thr), n_detections=kept,
+                                 stats=stats.tolist()))
+        return SweepResult(tuple(rows))
+
+    # ------------------------------------------------------------ serialisation
+
+    def report(self) -> EvaluationReport:
+        return EvaluationReport(
+            prcore_version=__version__, iou_type=self.params.iou_type,
+            stat_names=list(STAT_NAMES), stats=self.stats.tolist(),
+            per_class=self.per_class(), params=self.params,
+            n_images=len(self.params.img_ids), n_detections=self.n_detections,
+        )
+
+    def to_dict(self) -> dict:
+        return self.report().model_dump(mode="json")
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``precision``, ``recall``, ``scores`` in COCOeval's layout."""
+        return {"precision": self.precision, "recall": self.recall, "scores": self.scores}
