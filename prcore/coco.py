@@ -1,0 +1,212 @@
+"""Drop-in for ``pycocotools.coco.COCO``: same constructor, index and getters.
+
+Thin: loading and validation are :mod:`prcore.load`'s; this class keeps
+pycocotools' attribute names (``dataset``, ``anns``, ``imgs``, ``cats``,
+``imgToAnns``, ``catToImgs``) and getters so that existing code switches by
+changing an import. ``loadRes`` keeps the detections as columns and builds
+the per-record dicts only if someone asks for them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from prcore.load import (
+    Detections,
+    GroundTruth,
+    detections_from_records,
+    ground_truth_from_dict,
+    load_detections,
+    load_ground_truth,
+)
+
+
+def _as_list(x) -> list:
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return list(x)
+    return [x]
+
+
+class COCO:
+    """COCO ground truth (or, from :meth:`loadRes`, results) with pycocotools' API."""
+
+    def __init__(self, annotation_file: str | os.PathLike | None = None) -> None:
+        self._dataset: dict | None = {}
+        self._columns: GroundTruth | Detections | None = None
+        self._gt_source: COCO | None = None
+        self._indexed = False
+        if annotation_file is not None:
+            print("loading annotations into memory...")
+            columns = load_ground_truth(annotation_file)
+            self._dataset = columns.dataset
+            self.createIndex()
+            self._columns = columns
+
+    # ---------------------------------------------------------------- dataset
+
+    @property
+    def dataset(self) -> dict:
+        if self._dataset is None:  # results kept as columns until now
+            self._dataset = self._results_dataset()
+        return self._dataset
+
+    @dataset.setter
+    def dataset(self, value: dict) -> None:
+        self._dataset = value
+        self._columns = None
+        self._indexed = False
+
+    def createIndex(self) -> None:
+        """Build pycocotools' lookup dicts (and forget any cached columns)."""
+        if not isinstance(self._columns, Detections):
+            self._columns = None
+        anns, cats, imgs = {}, {}, {}
+        img_to_anns, cat_to_imgs = defaultdict(list), defaultdict(list)
+        ds = self.dataset
+        for ann in ds.get("annotations", []):
+            img_to_anns[ann["image_id"]].append(ann)
+            anns[ann["id"]] = ann
+        for img in ds.get("images", []):
+            imgs[img["id"]] = img
+        for cat in ds.get("categories", []):
+            cats[cat["id"]] = cat
+        if "annotations" in ds and "categories" in ds:
+            for ann in ds["annotations"]:
+                cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+        self.anns, self.imgs, self.cats = anns, imgs, cats
+        self.imgToAnns, self.catToImgs = img_to_anns, cat_to_imgs
+        self._indexed = True
+
+    def __getattr__(self, name: str) -> Any:
+        # The pycocotools index is built on first use for column-backed results.
+        if name in ("anns", "imgs", "cats", "imgToAnns", "catToImgs") and not self.__dict__.get(
+            "_indexed", True
+        ):
+            self.createIndex()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def info(self) -> None:
+        for key, value in self.dataset.get("info", {}).items():
+            print(f"{key}: {value}")
+
+    # ---------------------------------------------------------------- getters
+
+    def getAnnIds(self, imgIds=[], catIds=[], areaRng=[], iscrowd=None) -> list:  # noqa: B006
+        imgIds, catIds = _as_list(imgIds), _as_list(catIds)
+        if len(imgIds) == len(catIds) == len(areaRng) == 0:
+            anns = self.dataset.get("annotations", [])
+        else:
+            if imgIds:
+                anns = [a for i in imgIds if i in self.imgToAnns for a in self.imgToAnns[i]]
+            else:
+                anns = self.dataset.get("annotations", [])
+            if catIds:
+                cset = set(catIds)
+                anns = [a for a in anns if a["category_id"] in cset]
+            if areaRng:
+                anns = [a for a in anns if areaRng[0] < a["area"] < areaRng[1]]
+        if iscrowd is not None:
+            return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
+        return [a["id"] for a in anns]
+
+    def getCatIds(self, catNms=[], supNms=[], catIds=[]) -> list:  # noqa: B006
+        catNms, supNms, catIds = _as_list(catNms), _as_list(supNms), _as_list(catIds)
+        cats = self.dataset.get("categories", [])
+        if catNms:
+            cats = [c for c in cats if c.get("name") in catNms]
+        if supNms:
+            cats = [c for c in cats if c.get("supercategory") in supNms]
+        if catIds:
+            cats = [c for c in cats if c["id"] in catIds]
+        return [c["id"] for c in cats]
+
+    def getImgIds(self, imgIds=[], catIds=[]) -> list:  # noqa: B006
+        imgIds, catIds = _as_list(imgIds), _as_list(catIds)
+        if not imgIds and not catIds:
+            return list(self.imgs.keys())
+        ids = set(imgIds)
+        for i, cat in enumerate(catIds):
+            if i == 0 and not ids:
+                ids = set(self.catToImgs[cat])
+            else:
+                ids &= set(self.catToImgs[cat])
+        return list(ids)
+
+    def loadAnns(self, ids=[]) -> list:  # noqa: B006
+        return [self.anns[i] for i in _as_list(ids)]
+
+    def loadCats(self, ids=[]) -> list:  # noqa: B006
+        return [self.cats[i] for i in _as_list(ids)]
+
+    def loadImgs(self, ids=[]) -> list:  # noqa: B006
+        return [self.imgs[i] for i in _as_list(ids)]
+
+    # ---------------------------------------------------------------- results
+
+    def ground_truth(self) -> GroundTruth:
+        """This dataset as validated columns (cached)."""
+        if not isinstance(self._columns, GroundTruth):
+            self._columns = ground_truth_from_dict(self.dataset, "<ground truth>")
+        return self._columns
+
+    def detections(self) -> Detections:
+        """Results (from :meth:`loadRes`) as validated columns (cached)."""
+        if not isinstance(self._columns, Detections):
+            gt = self._gt_source.ground_truth()
+            self._columns = detections_from_records(
+                self.dataset["annotations"], gt, "<detections>"
+            )
+        return self._columns
+
+    def loadRes(self, resFile) -> "COCO":
+        """Results as a COCO object, like pycocotools (ids 1..N in file order).
+
+        A path or a list of dicts; validated against this ground truth.
+        """
+        print("Loading and preparing results...")
+        gt = self.ground_truth()
+        res = COCO()
+        res._gt_source = self
+        if isinstance(resFile, (str, os.PathLike)):
+            res._columns = load_detections(resFile, gt)
+            res._dataset = None
+            res._indexed = False
+        else:
+            dets = detections_from_records(resFile, gt, "<detections>")
+            res._dataset = self._results_dataset_from(list(resFile))
+            res._columns = dets
+            res.createIndex()
+        print("DONE")
+        return res
+
+    def _results_dataset_from(self, anns: list) -> dict:
+        ds = {"info": copy.deepcopy(self.dataset.get("info", {})),
+              "images": list(self.dataset.get("images", [])),
+              "categories": copy.deepcopy(self.dataset.get("categories", []))}
+        for i, ann in enumerate(anns):
+            bb = ann["bbox"]
+            if "segmentation" not in ann:
+                x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
+                ann["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+            ann["area"] = bb[2] * bb[3]
+            ann["id"] = i + 1
+            ann["iscrowd"] = 0
+        ds["annotations"] = anns
+        return ds
+
+    def _results_dataset(self) -> dict:
+        dets: Detections = self._columns  # type: ignore[assignment]
+        gt = self._gt_source.ground_truth()
+        img_ids = gt.img_ids[dets.img].tolist()
+        cat_ids = gt.cat_ids[dets.cat].tolist()
+        anns = [
+            {"image_id": i, "category_id": c, "bbox": b, "score": s}
+            for i, c, b, s in zip(img_ids, cat_ids, dets.bbox.tolist(), dets.score.tolist())
+        ]
+        return self._gt_source._results_dataset_from(anns)
