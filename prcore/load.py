@@ -31,7 +31,8 @@ from prcore.schema import (
     first_error,
 )
 
-_NUM = (int, float)
+_INT_TYPES = (int, np.integer)
+_NUM_TYPES = (int, float, np.integer, np.floating)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,16 +132,17 @@ def parse_json(data: bytes, file: str) -> Any:
 
 
 def _only_types(values: list, allowed: tuple[type, ...]) -> bool:
-    return set(map(type, values)) <= set(allowed)
+    """Every value is an instance of ``allowed`` (bool never counts as a number)."""
+    return all(issubclass(t, allowed) and t is not bool for t in set(map(type, values)))
 
 
 def _boxes(values: list) -> np.ndarray | None:
     """(N, 4) float64 if every value is a list of 4 finite numbers with w, h >= 0."""
     if not values:
         return np.zeros((0, 4), np.float64)
-    if not _only_types(values, (list,)) or set(map(len, values)) != {4}:
+    if not _only_types(values, (list, tuple)) or set(map(len, values)) != {4}:
         return None
-    if not _only_types(list(chain.from_iterable(values)), _NUM):
+    if not _only_types(list(chain.from_iterable(values)), _NUM_TYPES):
         return None
     arr = np.array(values, dtype=np.float64)
     if not np.isfinite(arr).all() or (arr[:, 2:] < 0).any():
@@ -149,7 +151,7 @@ def _boxes(values: list) -> np.ndarray | None:
 
 
 def _ints(values: list) -> np.ndarray | None:
-    if not _only_types(values, (int,)):
+    if not _only_types(values, _INT_TYPES):
         return None
     try:
         return np.array(values, dtype=np.int64)
@@ -306,7 +308,7 @@ def _annotation_columns(anns: list):
         return None
     if ids is None or img is None or cat is None or bbox is None:
         return None
-    if not _only_types(raw_area, _NUM) or not _only_types(raw_crowd, (int, bool)):
+    if not _only_types(raw_area, _NUM_TYPES) or not set(map(type, raw_crowd)) <= {int, bool}:
         return None
     area = np.array(raw_area, dtype=np.float64)
     crowd_i = np.array(raw_crowd, dtype=np.int64)
@@ -424,7 +426,7 @@ def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detecti
         raise _fail(records, DetectionRecord, file, None) from None
     ok = image_id is not None and category_id is not None and bbox is not None
     score = None
-    if ok and _only_types(raw_score, _NUM):
+    if ok and _only_types(raw_score, _NUM_TYPES):
         score = np.array(raw_score, dtype=np.float64)
         ok = bool(np.isfinite(score).all())
     if not ok:

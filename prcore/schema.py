@@ -9,9 +9,10 @@ the record and the field (see :func:`first_error`).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from prcore.errors import PrcoreInputError
 
@@ -22,13 +23,37 @@ def _finite(v: float, what: str) -> float:
     return v
 
 
+def _integer(v: Any) -> int:
+    # Python or numpy integers; never bool, float or str ("1" is not an id).
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"expected an integer, got {v!r}")
+    return int(v)
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"expected a number, got {v!r}")
+    return float(v)
+
+
+def _box_list(v: Any) -> list:
+    if not isinstance(v, (list, tuple)):
+        raise ValueError(f"expected a list of 4 numbers [x, y, width, height], got {v!r}")
+    return [_number(x) for x in v]
+
+
+Integer = Annotated[int, BeforeValidator(_integer)]
+Number = Annotated[float, BeforeValidator(_number)]
+Box = Annotated[list[float], BeforeValidator(_box_list)]
+
+
 class _Record(BaseModel):
     # strict: "1" is not an id, true is not 1; extra keys (segmentation, ...) are allowed.
     model_config = ConfigDict(strict=True, extra="allow")
 
 
 class BBoxMixin(_Record):
-    bbox: list[float]
+    bbox: Box
 
     @field_validator("bbox")
     @classmethod
@@ -45,9 +70,9 @@ class BBoxMixin(_Record):
 class DetectionRecord(BBoxMixin):
     """One entry of a COCO results file (``loadRes`` input)."""
 
-    image_id: int
-    category_id: int
-    score: float
+    image_id: Integer
+    category_id: Integer
+    score: Number
 
     @field_validator("score")
     @classmethod
@@ -56,21 +81,21 @@ class DetectionRecord(BBoxMixin):
 
 
 class ImageRecord(_Record):
-    id: int
+    id: Integer
 
 
 class CategoryRecord(_Record):
-    id: int
+    id: Integer
     name: str = ""
 
 
 class AnnotationRecord(BBoxMixin):
     """One ground-truth annotation; ``area`` falls back to w*h when absent."""
 
-    id: int
-    image_id: int
-    category_id: int
-    area: float | None = None
+    id: Integer
+    image_id: Integer
+    category_id: Integer
+    area: Annotated[float | None, BeforeValidator(lambda v: v if v is None else _number(v))] = None
     iscrowd: int = Field(default=0)
     ignore: Any = None
 

@@ -1,0 +1,155 @@
+"""Raw curves, threshold picks and the score sweep, checked against pycocotools.
+
+The sweep must equal pycocotools run on the detections that survive each cut;
+the raw curve must equal one built from pycocotools' own per-image matches
+(``evalImgs``) at IoU 0.5, area 'all'.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+import prcore
+from prcore.curves import PRCurve, curve_from_sequence, pick_threshold
+
+
+def _dataset(seed: int, n_img: int = 25, n_cat: int = 4):
+    rng = np.random.default_rng(seed)
+    cats = [{"id": int(c), "name": f"cat{c}"} for c in (3, 7, 11, 20)[:n_cat]]
+    images = [{"id": 10 + i} for i in range(n_img)]
+    anns, dets = [], []
+    for im in images:
+        for _ in range(int(rng.integers(0, 6))):
+            x, y = rng.uniform(0, 300, 2)
+            w, h = rng.uniform(4, 150, 2)
+            c = cats[int(rng.integers(n_cat))]["id"]
+            anns.append({"id": len(anns) + 1, "image_id": im["id"], "category_id": c,
+                         "bbox": [x, y, w, h], "area": w * h * 0.7,
+                         "iscrowd": int(rng.random() < 0.05)})
+            for _ in range(int(rng.integers(0, 3))):
+                j = rng.normal(0, 0.15, 4) * [w, h, w, h]
+                dets.append({"image_id": im["id"], "category_id": c,
+                             "bbox": [x + j[0], y + j[1], abs(w + j[2]), abs(h + j[3])],
+                             "score": float(np.round(rng.uniform(0.05, 1), 2))})
+        for _ in range(int(rng.integers(0, 4))):
+            x, y = rng.uniform(0, 300, 2)
+            dets.append({"image_id": im["id"], "category_id": cats[int(rng.integers(n_cat))]["id"],
+                         "bbox": [x, y, 30.0, 40.0], "score": float(np.round(rng.random(), 2))})
+    return {"images": images, "annotations": anns, "categories": cats}, dets
+
+
+def _pycocotools(gt, dets):
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = copy.deepcopy(gt)
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(copy.deepcopy(dets))
+        ev = COCOeval(coco_gt, coco_dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sweep_equals_pycocotools_on_filtered_detections(seed):
+    gt, dets = _dataset(seed)
+    result = prcore.evaluate(gt, dets)
+    cuts = [0.0, 0.2, 0.5, 0.81]
+    sweep = result.sweep(cuts)
+    for cut, row in zip(cuts, sweep.rows):
+        kept = [d for d in dets if d["score"] >= cut]
+        assert row.n_detections == len(kept)
+        if not kept:
+            continue
+        oracle = _pycocotools(gt, kept)
+        np.testing.assert_allclose(row.stats, oracle.stats, rtol=0, atol=1e-12)
+
+
+def _oracle_curve(ev: COCOeval, cat_id: int | None, t: int = 0) -> tuple:
+    """(scores, states) in descending order, from pycocotools' evalImgs (area 'all')."""
+    scores, states, npig = [], [], 0
+    for e in ev.evalImgs:
+        if e is None or e["aRng"] != ev.params.areaRng[0]:
+            continue
+        if cat_id is not None and e["category_id"] != cat_id:
+            continue
+        npig += int(np.count_nonzero(e["gtIgnore"] == 0))
+        for j, s in enumerate(e["dtScores"][:100]):
+            scores.append(s)
+            if e["dtIgnore"][t, j]:
+                states.append(2)
+            else:
+                states.append(1 if e["dtMatches"][t, j] > 0 else 0)
+    order = np.argsort(-np.asarray(scores), kind="mergesort")
+    return np.asarray(scores)[order], np.asarray(states)[order], npig
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_raw_curve_matches_pycocotools_matches(seed):
+    gt, dets = _dataset(seed)
+    result = prcore.evaluate(gt, dets)
+    ev = _pycocotools(gt, dets)
+    for cat in [None] + [c["id"] for c in gt["categories"]]:
+        s, st, npig = _oracle_curve(ev, cat)
+        expected = curve_from_sequence(s, st, npig)
+        got = result.curve(cat, iou=0.5)
+        assert got.n_gt == npig
+        np.testing.assert_array_equal(got.thresholds, expected.thresholds)
+        np.testing.assert_array_equal(got.tp, expected.tp)
+        np.testing.assert_array_equal(got.fp, expected.fp)
+        np.testing.assert_array_equal(got.precision, expected.precision)
+
+
+def test_curve_by_hand():
+    # scores 0.9 TP, 0.8 FP, 0.8 TP (tie), 0.5 ignored, 0.3 TP; 4 ground truths.
+    c = curve_from_sequence(np.array([0.9, 0.8, 0.8, 0.5, 0.3]), np.array([1, 0, 1, 2, 1]), 4)
+    np.testing.assert_array_equal(c.thresholds, [0.3, 0.8, 0.9])
+    np.testing.assert_array_equal(c.tp, [3, 2, 1])
+    np.testing.assert_array_equal(c.fp, [1, 1, 0])
+    np.testing.assert_allclose(c.precision, [0.75, 2 / 3, 1.0, 1.0])
+    np.testing.assert_allclose(c.recall, [0.75, 0.5, 0.25, 0.0])
+    np.testing.assert_allclose(c.f1, [0.75, 4 / 7, 0.4])
+    assert c.truncated and c.lowest_score == 0.3 and c.max_recall == 0.75
+
+
+def test_pick_threshold_by_hand():
+    c = curve_from_sequence(np.array([0.9, 0.8, 0.8, 0.5, 0.3]), np.array([1, 0, 1, 2, 1]), 4)
+    p = pick_threshold(c, min_precision=0.7)
+    assert (p.threshold, p.tp, p.fp) == (0.3, 3, 1)
+    p = pick_threshold(c, min_precision=0.99)
+    assert p.threshold == 0.9 and p.recall == 0.25
+    p = pick_threshold(c, min_recall=0.5)
+    assert p.threshold == 0.3  # precision .75 beats .667 at 0.8
+    p = pick_threshold(c, best_f1=True)
+    assert p.threshold == 0.3 and p.f1 == pytest.approx(0.75)
+    p = pick_threshold(c, min_recall=0.9)
+    assert p.threshold is None and "never reached" in p.note
+
+
+def test_empty_curve():
+    c = curve_from_sequence(np.zeros(0), np.zeros(0, np.int64), 3)
+    assert isinstance(c, PRCurve) and len(c.thresholds) == 0
+    assert pick_threshold(c, best_f1=True).threshold is None
+
+
+def test_threshold_report_and_interpolation_gap():
+    """Raw precision at the picked threshold is what the detections give, not the envelope."""
+    gt, dets = _dataset(1)
+    result = prcore.evaluate(gt, dets)
+    report = result.select_thresholds(min_precision=0.6, per_class=True)
+    assert len(report.per_class) == len(gt["categories"])
+    for pick in report.per_class:
+        if pick.threshold is None:
+            continue
+        kept_tp, kept_fp = pick.tp, pick.fp
+        assert kept_tp / (kept_tp + kept_fp) == pytest.approx(pick.precision)
+        assert pick.precision >= 0.6
+    assert "ALL (shared)" in report.to_text()
