@@ -29,7 +29,11 @@ from prcore.params import Params
 
 @dataclass(frozen=True, eq=False)
 class MatchTable:
-    """Every kept detection's matching outcome, in cell order.
+    """Every kept detection's matching outcome, in accumulation order.
+
+    Detections are grouped in blocks (one per category; one in all when
+    ``use_cats`` is off) and, inside a block, ordered as ``COCOeval.accumulate``
+    orders them: descending score, ties by image then rank in the image.
 
     Attributes
     ----------
@@ -44,10 +48,7 @@ class MatchTable:
     det_state : uint8 (A, T, D)
         0 false positive, 1 true positive, 2 ignored, per area range and IoU threshold.
     block_offsets : int64 (K + 1,)
-        Block ``k`` (category ``k``; one block when ``use_cats`` is off) is
-        ``block_order[block_offsets[k]:block_offsets[k + 1]]``.
-    block_order : int64 (D,)
-        Detection positions in ``accumulate``'s order inside each block.
+        Block ``k`` is ``block_offsets[k]:block_offsets[k + 1]``.
     n_pos : int64 (K, A)
         Non-ignored ground truths per block and area range.
     n_gt : int64 (C,)
@@ -63,7 +64,6 @@ class MatchTable:
     det_rank: np.ndarray
     det_state: np.ndarray
     block_offsets: np.ndarray
-    block_order: np.ndarray
     n_pos: np.ndarray
     n_gt: np.ndarray
     n_dt: np.ndarray
@@ -162,8 +162,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         iou_thrs, area_rng, det_state,
     )
 
-    det_img = img_pos[dets.img[det_index]]
-    det_cat = cat_pos[dets.cat[det_index]]
     det_score = np.ascontiguousarray(score_all[det_index])
     if use_cats:
         block_offsets = det_cells[:: n_img] if n_img else np.zeros(n_cat + 1, np.int64)
@@ -174,7 +172,14 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         block_offsets = np.array([0, len(det_index)], np.int64)
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
-    block_order = stable_score_order(block_offsets, det_score)
+    # From here on every per-detection array is in accumulate's order.
+    acc_order = stable_score_order(block_offsets, det_score)
+    det_index = det_index[acc_order]
+    det_rank = det_rank[acc_order]
+    det_score = det_score[acc_order]
+    det_state = np.ascontiguousarray(det_state[:, :, acc_order])
+    det_img = img_pos[dets.img[det_index]]
+    det_cat = cat_pos[dets.cat[det_index]]
 
     n_pos = np.zeros((n_blocks, n_area), np.int64)
     g_ar = gt.ann_area[g_sel]
@@ -187,7 +192,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     return MatchTable(
         det_index=det_index, det_img=det_img, det_cat=det_cat, det_score=det_score,
         det_rank=det_rank, det_state=det_state, block_offsets=block_offsets,
-        block_order=block_order, n_pos=n_pos, n_gt=n_gt, n_dt=n_dt,
+        n_pos=n_pos, n_gt=n_gt, n_dt=n_dt,
     )
 
 
@@ -200,7 +205,7 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     scores = -np.ones(shape)
     recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
     accumulate_curves(
-        table.block_offsets, table.block_order, table.det_rank, table.det_score,
+        table.block_offsets, table.det_rank, table.det_score,
         table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
         float(min_score), precision, recall, scores,
     )

@@ -203,8 +203,7 @@ class EvaluationResult:
                 raise PrcoreInputError("per-category curves need use_cats=True")
             k = self._category_position(category)
             b0, b1 = tab.block_offsets[k], tab.block_offsets[k + 1]
-            pos = tab.block_order[b0:b1]
-            pos = pos[tab.det_rank[pos] < max_det]
+            pos = b0 + np.flatnonzero(tab.det_rank[b0:b1] < max_det)
             n_gt = int(tab.n_pos[k, a])
             cid, name = self.params.cat_ids[k], self.cat_names[k]
         return curve_from_sequence(
