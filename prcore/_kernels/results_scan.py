@@ -1,0 +1,684 @@
+"""Byte-level scan of a COCO results file into columns.
+
+The kernel reads the UTF-8 bytes of a results file (a JSON array of
+``{"image_id", "category_id", "bbox", "score", ...}`` objects) in one pass and
+writes the four fields straight into arrays. It mirrors what
+``json.loads`` + ``np.asarray(..., np.float64)`` produce (pycocotools'
+``COCO.loadRes`` starts with ``json.load``), bit for bit, and it gives up
+(status ``REJECT``) on anything it is not sure about, so that the caller can
+fall back to the full parser and its located error messages.
+
+Numbers become doubles by one of two correctly rounded routes, like CPython's
+``float()``:
+
+* Clinger's fast path: a decimal significand ``w <= 2**53`` with
+  ``|exp10| <= 22`` is ``float(w) * 10**q`` or ``float(w) / 10**-q``, one
+  IEEE operation on two exact values.
+* Eisel-Lemire: ``w`` (up to 19 digits) times a 128-bit truncated power of
+  ten, with the 64x64->128 multiply emulated in 32-bit halves. It either
+  proves the rounding or declines; declined numbers (and numbers with more
+  than 19 significant digits, or far out of range) are returned as byte spans
+  for ``float(bytes)`` in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba.cpython.unsafe.numbers import leading_zeros
+
+from prcore._kernels.jit import jit
+
+# Status codes of scan_results_kernel.
+OK = 0
+REJECT = 1
+FALLBACK_FULL = 2
+
+# Power-of-ten table range, as in Go's strconv (eisel_lemire.go).
+POW10_MIN = -348
+POW10_MAX = 347
+
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U2 = np.uint64(2)
+_U3 = np.uint64(3)
+_U9 = np.uint64(9)
+_U10 = np.uint64(10)
+_U32 = np.uint64(32)
+_U52 = np.uint64(52)
+_U53 = np.uint64(53)
+_U63 = np.uint64(63)
+_M32 = np.uint64(0xFFFFFFFF)
+_M9 = np.uint64(0x1FF)
+_MANT = np.uint64(0x000FFFFFFFFFFFFF)
+_SIGN = np.uint64(0x8000000000000000)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_TWO53 = np.uint64(1 << 53)
+
+# Field bits of a detection record.
+_F_IMG = 1
+_F_CAT = 2
+_F_BOX = 4
+_F_SCORE = 8
+_F_ALL = 15
+
+_MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
+_MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
+
+
+def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact tables for the kernel, built with Python integers.
+
+    Returns
+    -------
+    pow_hi, pow_lo : uint64 (POW10_MAX - POW10_MIN + 1,)
+        High and low words of ``floor(10**q * 2**(127 - pow_e2[q]))``, a
+        128-bit number in ``[2**127, 2**128)``; truncation (never rounding up)
+        is what the Eisel-Lemire error bound assumes.
+    pow_e2 : int64 (same,)
+        ``floor(log2(10**q))``.
+    exact : float64 (23,)
+        ``1e0 .. 1e22``, the powers of ten a double holds exactly.
+    """
+    count = POW10_MAX - POW10_MIN + 1
+    hi = np.empty(count, np.uint64)
+    lo = np.empty(count, np.uint64)
+    e2 = np.empty(count, np.int64)
+    mask = (1 << 64) - 1
+    for i, q in enumerate(range(POW10_MIN, POW10_MAX + 1)):
+        if q >= 0:
+            p = 10**q
+            e = p.bit_length() - 1
+            t = p << (127 - e) if e <= 127 else p >> (e - 127)
+        else:
+            d = 10**-q
+            e = -d.bit_length()  # 10**-q is never a power of two
+            t = (1 << (127 - e)) // d
+        hi[i] = t >> 64
+        lo[i] = t & mask
+        e2[i] = e
+    exact = np.array([10.0**k for k in range(23)], dtype=np.float64)
+    return hi, lo, e2, exact
+
+
+@jit
+def _mul64(a, b):
+    """Full 128-bit product of two uint64 as (high, low) words."""
+    a_lo = a & _M32
+    a_hi = a >> _U32
+    b_lo = b & _M32
+    b_hi = b >> _U32
+    ll = a_lo * b_lo
+    lh = a_lo * b_hi
+    hl = a_hi * b_lo
+    hh = a_hi * b_hi
+    mid = (ll >> _U32) + (lh & _M32) + (hl & _M32)
+    lo = (mid << _U32) | (ll & _M32)
+    hi = hh + (lh >> _U32) + (hl >> _U32) + (mid >> _U32)
+    return hi, lo
+
+
+@jit
+def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2):
+    """Correctly rounded ``w * 10**q`` as float64 bits, or ok=False.
+
+    A port of Go's ``strconv.eiselLemire64``. With the table truncated, the
+    true product lies in ``[x, x + w)`` (in units of the low word), so the
+    result is accepted only when that whole interval rounds the same way;
+    halfway-looking and subnormal/overflowing results are declined.
+    Requires ``w != 0`` and ``POW10_MIN <= q <= POW10_MAX``.
+    """
+    idx = q - POW10_MIN
+    clz = leading_zeros(w)
+    m = w << np.uint64(clz)
+    x_hi, x_lo = _mul64(m, pow_hi[idx])
+    if (x_hi & _M9) == _M9 and x_lo + m < m:
+        y_hi, y_lo = _mul64(m, pow_lo[idx])
+        merged_lo = x_lo + y_hi
+        merged_hi = x_hi
+        if merged_lo < x_lo:
+            merged_hi += _U1
+        if (merged_hi & _M9) == _M9 and merged_lo == _ALL and y_lo + m < m:
+            return False, _U0
+        x_hi = merged_hi
+        x_lo = merged_lo
+    msb = x_hi >> _U63
+    mant = x_hi >> (msb + _U9)
+    exp2 = pow_e2[idx] + 64 + 1023 - np.int64(clz) - (1 - np.int64(msb))
+    if x_lo == _U0 and (x_hi & _M9) == _U0 and (mant & _U3) == _U1:
+        return False, _U0
+    mant += mant & _U1
+    mant >>= _U1
+    if (mant >> _U53) > _U0:
+        mant >>= _U1
+        exp2 += 1
+    if exp2 <= 0 or exp2 >= 0x7FF:
+        return False, _U0
+    bits = (np.uint64(exp2) << _U52) | (mant & _MANT)
+    if neg:
+        bits |= _SIGN
+    return True, bits
+
+
+@jit
+def _skip_ws(buf, pos, n):
+    while pos < n:
+        c = buf[pos]
+        if c == 32 or c == 10 or c == 13 or c == 9:
+            pos += 1
+        else:
+            break
+    return pos
+
+
+@jit
+def _is_hex(c):
+    return (48 <= c <= 57) or (65 <= c <= 70) or (97 <= c <= 102)
+
+
+@jit
+def _skip_utf8(buf, pos, n):
+    """Position after one valid UTF-8 sequence whose lead byte is at pos, or -1.
+
+    Accepts exactly what CPython's strict UTF-8 decoder accepts (no overlong
+    forms, no encoded surrogates, nothing above U+10FFFF).
+    """
+    c = buf[pos]
+    if 0xC2 <= c <= 0xDF:
+        k = 1
+        lo = 0x80
+        hi = 0xBF
+    elif 0xE0 <= c <= 0xEF:
+        k = 2
+        lo = 0xA0 if c == 0xE0 else 0x80
+        hi = 0x9F if c == 0xED else 0xBF
+    elif 0xF0 <= c <= 0xF4:
+        k = 3
+        lo = 0x90 if c == 0xF0 else 0x80
+        hi = 0x8F if c == 0xF4 else 0xBF
+    else:
+        return -1
+    if pos + k >= n:
+        return -1
+    c1 = buf[pos + 1]
+    if c1 < lo or c1 > hi:
+        return -1
+    for j in range(2, k + 1):
+        cj = buf[pos + j]
+        if cj < 0x80 or cj > 0xBF:
+            return -1
+    return pos + k + 1
+
+
+@jit
+def _skip_string(buf, pos, n):
+    """Position after a string whose opening quote is at pos - 1, or -1.
+
+    Also reports whether it held an escape: (end, escaped).
+    """
+    escaped = False
+    while pos < n:
+        c = buf[pos]
+        if c == 34:  # "
+            return pos + 1, escaped
+        if c == 92:  # backslash
+            escaped = True
+            if pos + 1 >= n:
+                return -1, escaped
+            e = buf[pos + 1]
+            if e == 117:  # \uXXXX: CPython requires four hex digits
+                if pos + 5 >= n:
+                    return -1, escaped
+                for j in range(2, 6):
+                    if not _is_hex(buf[pos + j]):
+                        return -1, escaped
+                pos += 6
+            elif (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
+                  or e == 114 or e == 116):
+                pos += 2
+            else:
+                return -1, escaped
+        elif c < 32:  # json.loads is strict about control characters
+            return -1, escaped
+        elif c >= 128:
+            pos = _skip_utf8(buf, pos, n)
+            if pos < 0:
+                return -1, escaped
+        else:
+            pos += 1
+    return -1, escaped
+
+
+@jit
+def _skip_number(buf, pos, n):
+    """Position after a JSON number token starting at pos, or -1."""
+    start = pos
+    if pos < n and buf[pos] == 45:
+        pos += 1
+    if pos >= n:
+        return -1
+    c = buf[pos]
+    if c == 48:
+        pos += 1
+    elif 49 <= c <= 57:
+        while pos < n and 48 <= buf[pos] <= 57:
+            pos += 1
+    else:
+        return -1
+    if pos < n and buf[pos] == 46:
+        pos += 1
+        if pos >= n or not (48 <= buf[pos] <= 57):
+            return -1
+        while pos < n and 48 <= buf[pos] <= 57:
+            pos += 1
+    if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+        pos += 1
+        if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+            pos += 1
+        if pos >= n or not (48 <= buf[pos] <= 57):
+            return -1
+        while pos < n and 48 <= buf[pos] <= 57:
+            pos += 1
+    if pos - start > _MAX_NUMBER_LEN:
+        return -1
+    return pos
+
+
+@jit
+def _match_word(buf, pos, n, word):
+    if pos + len(word) > n:
+        return -1
+    for j in range(len(word)):
+        if buf[pos + j] != word[j]:
+            return -1
+    return pos + len(word)
+
+
+@jit
+def _skip_value(buf, pos, n, stack):
+    """Position after any JSON value starting at pos (no whitespace), or -1.
+
+    Validates the grammar fully (an extra key's value must be valid for
+    json.loads to succeed) but converts nothing. NaN and Infinity, which
+    json.loads would accept, are declined.
+    """
+    depth = 0
+    while True:
+        # Expect a value at pos.
+        if pos >= n:
+            return -1
+        c = buf[pos]
+        if c == 34:
+            pos, _ = _skip_string(buf, pos + 1, n)
+            if pos < 0:
+                return -1
+        elif c == 123 or c == 91:  # { or [
+            pos = _skip_ws(buf, pos + 1, n)
+            if pos >= n:
+                return -1
+            close = 125 if c == 123 else 93
+            if buf[pos] == close:
+                pos += 1
+            else:
+                if depth >= _MAX_DEPTH:
+                    return -1
+                stack[depth] = c
+                depth += 1
+                if c == 123:
+                    if buf[pos] != 34:
+                        return -1
+                    pos, _ = _skip_string(buf, pos + 1, n)
+                    if pos < 0:
+                        return -1
+                    pos = _skip_ws(buf, pos, n)
+                    if pos >= n or buf[pos] != 58:
+                        return -1
+                    pos = _skip_ws(buf, pos + 1, n)
+                continue
+        elif c == 45 or 48 <= c <= 57:
+            pos = _skip_number(buf, pos, n)
+            if pos < 0:
+                return -1
+        elif c == 116:
+            pos = _match_word(buf, pos, n, (116, 114, 117, 101))
+        elif c == 102:
+            pos = _match_word(buf, pos, n, (102, 97, 108, 115, 101))
+        elif c == 110:
+            pos = _match_word(buf, pos, n, (110, 117, 108, 108))
+        else:
+            return -1
+        if pos < 0:
+            return -1
+        # A value ended; close containers or move to the next element.
+        while True:
+            if depth == 0:
+                return pos
+            pos = _skip_ws(buf, pos, n)
+            if pos >= n:
+                return -1
+            c = buf[pos]
+            top = stack[depth - 1]
+            if c == 44:  # ,
+                pos = _skip_ws(buf, pos + 1, n)
+                if top == 123:
+                    if pos >= n or buf[pos] != 34:
+                        return -1
+                    pos, _ = _skip_string(buf, pos + 1, n)
+                    if pos < 0:
+                        return -1
+                    pos = _skip_ws(buf, pos, n)
+                    if pos >= n or buf[pos] != 58:
+                        return -1
+                    pos = _skip_ws(buf, pos + 1, n)
+                break
+            if (top == 123 and c == 125) or (top == 91 and c == 93):
+                pos += 1
+                depth -= 1
+            else:
+                return -1
+
+
+@jit
+def _parse_int(buf, pos, n):
+    """An integer id token -> (end, ok, value); json.loads would give an int.
+
+    Declines tokens json.loads reads as floats (``1.0``, ``1e3``) and values
+    outside int64.
+    """
+    neg = False
+    if pos < n and buf[pos] == 45:
+        neg = True
+        pos += 1
+    if pos >= n:
+        return pos, False, 0
+    c = buf[pos]
+    mag = _U0
+    if c == 48:
+        pos += 1
+    elif 49 <= c <= 57:
+        start = pos
+        while pos < n and 48 <= buf[pos] <= 57:
+            mag = mag * _U10 + np.uint64(buf[pos] - 48)
+            pos += 1
+        if pos - start > 19:  # 19 digits still fit a uint64 without wrapping
+            return pos, False, 0
+    else:
+        return pos, False, 0
+    if pos < n and (buf[pos] == 46 or buf[pos] == 101 or buf[pos] == 69):
+        return pos, False, 0
+    limit = np.uint64(0x8000000000000000) if neg else np.uint64(0x7FFFFFFFFFFFFFFF)
+    if mag > limit:
+        return pos, False, 0
+    if neg and mag != _U0:
+        return pos, True, -np.int64(mag - _U1) - 1
+    return pos, True, np.int64(mag)
+
+
+@jit
+def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact):
+    """A number token -> (end, status, value) with status 0 ok, 1 bad, 2 undecided.
+
+    ``value`` equals ``float(token)`` for a float token and ``float(int(token))``
+    for an integer token (so ``-0`` is ``+0.0``, as json.loads + numpy give).
+    """
+    neg = False
+    if pos < n and buf[pos] == 45:
+        neg = True
+        pos += 1
+    if pos >= n:
+        return pos, 1, 0.0
+    w = _U0
+    nd = 0  # significant digits seen
+    q = 0
+    is_int = True
+    c = buf[pos]
+    if c == 48:
+        pos += 1
+    elif 49 <= c <= 57:
+        while pos < n:
+            c = buf[pos]
+            if c < 48 or c > 57:
+                break
+            w = w * _U10 + np.uint64(c - 48)
+            nd += 1
+            pos += 1
+    else:
+        return pos, 1, 0.0
+    if pos < n and buf[pos] == 46:
+        is_int = False
+        pos += 1
+        frac_start = pos
+        while pos < n:
+            c = buf[pos]
+            if c < 48 or c > 57:
+                break
+            if nd == 0 and c == 48:  # leading zeros of 0.00x are not significant
+                q -= 1
+            else:
+                w = w * _U10 + np.uint64(c - 48)
+                nd += 1
+                q -= 1
+            pos += 1
+        if pos == frac_start:
+            return pos, 1, 0.0
+    if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+        is_int = False
+        pos += 1
+        eneg = False
+        if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+            eneg = buf[pos] == 45
+            pos += 1
+        exp_start = pos
+        ev = 0
+        while pos < n:
+            c = buf[pos]
+            if c < 48 or c > 57:
+                break
+            if ev < 100000000:
+                ev = ev * 10 + (c - 48)
+            pos += 1
+        if pos == exp_start:
+            return pos, 1, 0.0
+        q += -ev if eneg else ev
+    if w == _U0:
+        if neg and not is_int:
+            return pos, 0, -0.0
+        return pos, 0, 0.0
+    if nd > 19:
+        return pos, 2, 0.0
+    if w <= _TWO53 and -22 <= q <= 22:
+        f = np.float64(w)
+        if q >= 0:
+            f = f * exact[q]
+        else:
+            f = f / exact[-q]
+        return pos, 0, -f if neg else f
+    if q < POW10_MIN or q > POW10_MAX:
+        return pos, 2, 0.0
+    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2)
+    if not ok:
+        return pos, 2, 0.0
+    return pos, 0, np.uint64(bits).view(np.float64)
+
+
+@jit
+def _key_field(buf, ks, ke):
+    """Field bit of the key bytes buf[ks:ke], or 0 for any other key."""
+    klen = ke - ks
+    if klen == 4:
+        if buf[ks] == 98 and buf[ks + 1] == 98 and buf[ks + 2] == 111 and buf[ks + 3] == 120:
+            return _F_BOX
+    elif klen == 5:
+        if (buf[ks] == 115 and buf[ks + 1] == 99 and buf[ks + 2] == 111 and buf[ks + 3] == 114
+                and buf[ks + 4] == 101):
+            return _F_SCORE
+    elif klen == 8:
+        if (buf[ks] == 105 and buf[ks + 1] == 109 and buf[ks + 2] == 97 and buf[ks + 3] == 103
+                and buf[ks + 4] == 101 and buf[ks + 5] == 95 and buf[ks + 6] == 105
+                and buf[ks + 7] == 100):
+            return _F_IMG
+    elif klen == 11:
+        if (buf[ks] == 99 and buf[ks + 1] == 97 and buf[ks + 2] == 116 and buf[ks + 3] == 101
+                and buf[ks + 4] == 103 and buf[ks + 5] == 111 and buf[ks + 6] == 114
+                and buf[ks + 7] == 121 and buf[ks + 8] == 95 and buf[ks + 9] == 105
+                and buf[ks + 10] == 100):
+            return _F_CAT
+    return 0
+
+
+@jit
+def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact):
+    """Scan a results file's bytes into columns.
+
+    Parameters
+    ----------
+    buf : uint8 (L,)
+        The file's bytes.
+    cap : int
+        Capacity of the output columns (an upper bound on the record count).
+    fb_cap : int
+        Capacity of the undecided-number list.
+    pow_hi, pow_lo, pow_e2, exact
+        From :func:`power_tables`.
+
+    Returns
+    -------
+    status : int
+        ``OK``, ``REJECT`` (not sure; use the full parser) or ``FALLBACK_FULL``
+        (rerun with a larger ``fb_cap``).
+    count : int
+        Number of records.
+    n_fb : int
+        Number of undecided numbers.
+    image_id, category_id : int64 (cap,)
+    bbox : float64 (cap * 4,)
+        Row-major ``[x, y, w, h]`` per record.
+    score : float64 (cap,)
+    fb_slot : int64 (fb_cap,)
+        Where each undecided number goes: ``i < 4 * cap`` is ``bbox[i]``,
+        otherwise ``score[i - 4 * cap]``.
+    fb_start, fb_end : int64 (fb_cap,)
+        Its byte span, for ``float(bytes)`` in the caller.
+    """
+    n = buf.shape[0]
+    image_id = np.empty(cap, np.int64)
+    category_id = np.empty(cap, np.int64)
+    bbox = np.empty(cap * 4, np.float64)
+    score = np.empty(cap, np.float64)
+    fb_slot = np.empty(fb_cap, np.int64)
+    fb_start = np.empty(fb_cap, np.int64)
+    fb_end = np.empty(fb_cap, np.int64)
+    stack = np.empty(_MAX_DEPTH, np.uint8)
+    count = 0
+    n_fb = 0
+    out = (image_id, category_id, bbox, score, fb_slot, fb_start, fb_end)
+
+    pos = 0
+    if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
+        pos = 3  # json.loads(bytes) decodes with utf-8-sig
+    pos = _skip_ws(buf, pos, n)
+    if pos >= n or buf[pos] != 91:
+        return (REJECT, 0, 0) + out
+    pos = _skip_ws(buf, pos + 1, n)
+    if pos < n and buf[pos] == 93:
+        pos = _skip_ws(buf, pos + 1, n)
+        return (OK if pos == n else REJECT, 0, 0) + out
+
+    while True:
+        # One record.
+        if pos >= n or buf[pos] != 123 or count >= cap:
+            return (REJECT, count, n_fb) + out
+        seen = 0
+        pos = _skip_ws(buf, pos + 1, n)
+        if pos < n and buf[pos] == 125:
+            return (REJECT, count, n_fb) + out  # {} lacks the fields
+        while True:
+            if pos >= n or buf[pos] != 34:
+                return (REJECT, count, n_fb) + out
+            ks = pos + 1
+            pos, escaped = _skip_string(buf, ks, n)
+            if pos < 0 or escaped:
+                return (REJECT, count, n_fb) + out
+            field = _key_field(buf, ks, pos - 1)
+            pos = _skip_ws(buf, pos, n)
+            if pos >= n or buf[pos] != 58:
+                return (REJECT, count, n_fb) + out
+            pos = _skip_ws(buf, pos + 1, n)
+            if pos >= n:
+                return (REJECT, count, n_fb) + out
+            if field == 0:
+                pos = _skip_value(buf, pos, n, stack)
+                if pos < 0:
+                    return (REJECT, count, n_fb) + out
+            else:
+                if seen & field:
+                    return (REJECT, count, n_fb) + out  # duplicate key
+                seen |= field
+                if field == _F_IMG or field == _F_CAT:
+                    pos, ok, v = _parse_int(buf, pos, n)
+                    if not ok:
+                        return (REJECT, count, n_fb) + out
+                    if field == _F_IMG:
+                        image_id[count] = v
+                    else:
+                        category_id[count] = v
+                elif field == _F_SCORE:
+                    start = pos
+                    pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact)
+                    if st == 1:
+                        return (REJECT, count, n_fb) + out
+                    score[count] = f
+                    if st == 2:
+                        if n_fb >= fb_cap:
+                            return (FALLBACK_FULL, count, n_fb) + out
+                        fb_slot[n_fb] = 4 * cap + count
+                        fb_start[n_fb] = start
+                        fb_end[n_fb] = pos
+                        n_fb += 1
+                else:
+                    if buf[pos] != 91:
+                        return (REJECT, count, n_fb) + out
+                    for k in range(4):
+                        pos = _skip_ws(buf, pos + 1, n)
+                        start = pos
+                        pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact)
+                        if st == 1:
+                            return (REJECT, count, n_fb) + out
+                        if k >= 2 and f < 0.0:
+                            return (REJECT, count, n_fb) + out  # negative width/height
+                        bbox[4 * count + k] = f
+                        if st == 2:
+                            if n_fb >= fb_cap:
+                                return (FALLBACK_FULL, count, n_fb) + out
+                            fb_slot[n_fb] = 4 * count + k
+                            fb_start[n_fb] = start
+                            fb_end[n_fb] = pos
+                            n_fb += 1
+                        pos = _skip_ws(buf, pos, n)
+                        if pos >= n or buf[pos] != (93 if k == 3 else 44):
+                            return (REJECT, count, n_fb) + out
+                    pos += 1
+            pos = _skip_ws(buf, pos, n)
+            if pos >= n:
+                return (REJECT, count, n_fb) + out
+            c = buf[pos]
+            if c == 44:
+                pos = _skip_ws(buf, pos + 1, n)
+            elif c == 125:
+                pos += 1
+                break
+            else:
+                return (REJECT, count, n_fb) + out
+        if seen != _F_ALL:
+            return (REJECT, count, n_fb) + out
+        count += 1
+        pos = _skip_ws(buf, pos, n)
+        if pos >= n:
+            return (REJECT, count, n_fb) + out
+        c = buf[pos]
+        if c == 44:
+            pos = _skip_ws(buf, pos + 1, n)
+        elif c == 93:
+            pos = _skip_ws(buf, pos + 1, n)
+            return (OK if pos == n else REJECT, count, n_fb) + out
+        else:
+            return (REJECT, count, n_fb) + out
