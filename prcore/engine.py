@@ -17,6 +17,7 @@ from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
 from prcore._kernels.order import (
     counting_sort,
+    gather_rows,
     group_offsets,
     rank_in_groups,
     sort_groups_by_score,
@@ -45,7 +46,7 @@ class MatchTable:
     det_rank : int64 (D,)
         Rank by score inside its (image, category) cell (pycocotools' per-image
         maxDets cut keeps ``rank < maxDet``).
-    det_state : uint8 (A, T, D)
+    det_state : uint8 (D, A, T)
         0 false positive, 1 true positive, 2 ignored, per area range and IoU threshold.
     block_offsets : int64 (K + 1,)
         Block ``k`` is ``block_offsets[k]:block_offsets[k + 1]``.
@@ -147,7 +148,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         np.repeat(np.arange(n_cells, dtype=np.int64), np.diff(d_cells))[kept], n_cells
     )
 
-    det_box = np.ascontiguousarray(dets.bbox[det_index])
+    det_box = gather_rows(dets.bbox, det_index)
     det_area = det_box[:, 2] * det_box[:, 3]  # loadRes: area = w * h
     gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
@@ -156,7 +157,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     iou_thrs = params.iou_thrs_array()
     area_rng = params.area_rng_array()
 
-    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
+    det_state = np.empty((len(det_index), n_area, n_thr), np.uint8)
     match_cells(
         det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
         iou_thrs, area_rng, det_state,
@@ -177,7 +178,9 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
-    det_state = np.ascontiguousarray(det_state[:, :, acc_order])
+    det_state = gather_rows(det_state.reshape(len(det_state), -1), acc_order).reshape(
+        det_state.shape
+    )
     det_img = img_pos[dets.img[det_index]]
     det_cat = cat_pos[dets.cat[det_index]]
 

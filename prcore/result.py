@@ -207,7 +207,7 @@ class EvaluationResult:
             n_gt = int(tab.n_pos[k, a])
             cid, name = self.params.cat_ids[k], self.cat_names[k]
         return curve_from_sequence(
-            tab.det_score[pos], tab.det_state[a, t, pos], n_gt,
+            tab.det_score[pos], tab.det_state[pos, a, t], n_gt,
             category_id=cid, category_name=name, iou=float(self.params.iou_thrs[t]),
             area=area, max_dets=max_det,
         )

@@ -16,7 +16,8 @@ def accumulate_curves(
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
-    Block ``k`` (a category, or everything when ``useCats=0``) is the range
+    ``det_state[D, A, T]`` holds 0 (false positive), 1 (true positive) or 2
+    (ignored). Block ``k`` (a category, or everything when ``useCats=0``) is the range
     ``block_offsets[k]:block_offsets[k+1]``, already in ``accumulate``'s order
     (descending score, ties by image then in-image rank). For each maxDet,
     detections of in-image rank ``>= maxDet`` drop out (pycocotools' per-image
@@ -34,8 +35,8 @@ def accumulate_curves(
     ``pr`` at true positives only, which gives the same numbers in one pass.
     """
     n_blocks = block_offsets.shape[0] - 1
-    n_area = det_state.shape[0]
-    n_thr = det_state.shape[1]
+    n_area = det_state.shape[1]
+    n_thr = det_state.shape[2]
     n_rec = rec_thrs.shape[0]
     n_m = max_dets.shape[0]
     longest = 0
@@ -59,7 +60,7 @@ def accumulate_curves(
                 if npig == 0:
                     continue
                 for t in range(n_thr):
-                    state = det_state[a, t]
+                    state = det_state[:, a, t]
                     tp = 0.0
                     fp = 0.0
                     n_tp = 0

@@ -1,6 +1,7 @@
 """Greedy matching of detections to ground truth, every cell at once.
 
-Detection states written to ``det_state[a, t, d]``:
+Detection states written to ``det_state[d, a, t]`` (detection-major, so each
+detection's states are one contiguous write):
 ``FP = 0``, ``TP = 1``, ``IGNORED = 2`` — exactly the ``tps``/``fps``/``dtIg``
 that ``COCOeval.accumulate`` derives from ``evaluateImg``'s output.
 """
@@ -23,7 +24,7 @@ def match_cells(
     gt_offsets, gt_box, gt_area, gt_crowd, gt_id,
     iou_thrs, area_rng, det_state,
 ):
-    """Match every (image, category) cell; fill ``det_state[A, T, D]``.
+    """Match every (image, category) cell; fill ``det_state[D, A, T]``.
 
     Cell ``c`` holds detections ``det_offsets[c]:det_offsets[c+1]`` (sorted by
     descending score, cut to ``maxDets[-1]``) and ground truths
@@ -35,6 +36,10 @@ def match_cells(
     never replaced by an ignored one, ``min(t, 1 - 1e-10)`` as the starting
     IoU, and unmatched detections outside the area range ignored. A match to
     an annotation with id 0 counts as unmatched, as ``dtm == 0`` does there.
+
+    Two shortcuts leave the result unchanged: a detection whose best IoU is
+    below the threshold cannot match, and area ranges that ignore the same
+    ground truths produce the same matches.
     """
     n_cells = det_offsets.shape[0] - 1
     n_thr = iou_thrs.shape[0]
@@ -45,9 +50,11 @@ def match_cells(
         max_d = max(max_d, det_offsets[c + 1] - det_offsets[c])
         max_g = max(max_g, gt_offsets[c + 1] - gt_offsets[c])
     ious = np.zeros((max_d, max(max_g, 1)), np.float64)
+    best_iou = np.zeros(max_d, np.float64)
     gt_order = np.empty(max(max_g, 1), np.int64)
-    gt_ig = np.zeros(max(max_g, 1), np.bool_)
+    gt_ig = np.zeros((n_area, max(max_g, 1)), np.bool_)
     gt_taken = np.zeros(max(max_g, 1), np.bool_)
+    matched = np.full((n_area, n_thr, max_d), -1, np.int64)
 
     for c in range(n_cells):
         d0 = det_offsets[c]
@@ -58,50 +65,86 @@ def match_cells(
         g0 = gt_offsets[c]
         g1 = gt_offsets[c + 1]
         n_g = g1 - g0
-        if n_g > 0:
-            iou_boxes(det_box[d0:d1], gt_box[g0:g1], gt_crowd[g0:g1], ious)
+        if n_g == 0:
+            # Nothing to match: false positives, or ignored outside the area range.
+            for d in range(d0, d1):
+                da = det_area[d]
+                for a in range(n_area):
+                    st = IGNORED if (da < area_rng[a, 0] or da > area_rng[a, 1]) else FP
+                    for t in range(n_thr):
+                        det_state[d, a, t] = st
+            continue
+        iou_boxes(det_box[d0:d1], gt_box[g0:g1], gt_crowd[g0:g1], ious)
+        for d in range(n_d):
+            b = 0.0
+            for g in range(n_g):
+                if ious[d, g] > b:
+                    b = ious[d, g]
+            best_iou[d] = b
         for a in range(n_area):
             lo = area_rng[a, 0]
             hi = area_rng[a, 1]
-            # gt '_ignore' = iscrowd or area outside [lo, hi]; stable: regular first.
-            k = 0
             for g in range(n_g):
                 ar = gt_area[g0 + g]
-                ig = gt_crowd[g0 + g] or ar < lo or ar > hi
-                gt_ig[g] = ig
-                if not ig:
-                    gt_order[k] = g
-                    k += 1
-            for g in range(n_g):
-                if gt_ig[g]:
-                    gt_order[k] = g
-                    k += 1
-            for t in range(n_thr):
-                thr = min(iou_thrs[t], 1 - 1e-10)
+                gt_ig[a, g] = gt_crowd[g0 + g] or ar < lo or ar > hi
+            # Area ranges that ignore the same ground truths match identically.
+            same = -1
+            for a2 in range(a):
+                equal = True
                 for g in range(n_g):
-                    gt_taken[g] = False
-                for d in range(n_d):
-                    best = thr
-                    m = -1
-                    for gi in range(n_g):
-                        g = gt_order[gi]
-                        if gt_taken[g] and not gt_crowd[g0 + g]:
-                            continue
-                        if m > -1 and not gt_ig[m] and gt_ig[g]:
-                            break
-                        if ious[d, g] < best:
-                            continue
-                        best = ious[d, g]
-                        m = g
-                    da = det_area[d0 + d]
-                    outside = da < lo or da > hi
+                    if gt_ig[a2, g] != gt_ig[a, g]:
+                        equal = False
+                        break
+                if equal:
+                    same = a2
+                    break
+            if same >= 0:
+                for t in range(n_thr):
+                    for d in range(n_d):
+                        matched[a, t, d] = matched[same, t, d]
+            else:
+                # gt '_ignore' sorted last, stably (evaluateImg's gtind).
+                k = 0
+                for g in range(n_g):
+                    if not gt_ig[a, g]:
+                        gt_order[k] = g
+                        k += 1
+                for g in range(n_g):
+                    if gt_ig[a, g]:
+                        gt_order[k] = g
+                        k += 1
+                for t in range(n_thr):
+                    thr = min(iou_thrs[t], 1 - 1e-10)
+                    for g in range(n_g):
+                        gt_taken[g] = False
+                    for d in range(n_d):
+                        m = -1
+                        if best_iou[d] >= thr:
+                            best = thr
+                            for gi in range(n_g):
+                                g = gt_order[gi]
+                                if gt_taken[g] and not gt_crowd[g0 + g]:
+                                    continue
+                                if m > -1 and not gt_ig[a, m] and gt_ig[a, g]:
+                                    break
+                                if ious[d, g] < best:
+                                    continue
+                                best = ious[d, g]
+                                m = g
+                            if m > -1:
+                                gt_taken[m] = True
+                        matched[a, t, d] = m
+            for d in range(n_d):
+                da = det_area[d0 + d]
+                outside = da < lo or da > hi
+                for t in range(n_thr):
+                    m = matched[a, t, d]
                     if m == -1:
-                        det_state[a, t, d0 + d] = IGNORED if outside else FP
-                        continue
-                    gt_taken[m] = True
-                    if gt_ig[m]:
-                        det_state[a, t, d0 + d] = IGNORED
+                        st = IGNORED if outside else FP
+                    elif gt_ig[a, m]:
+                        st = IGNORED
                     elif gt_id[g0 + m] == 0:
-                        det_state[a, t, d0 + d] = IGNORED if outside else FP
+                        st = IGNORED if outside else FP
                     else:
-                        det_state[a, t, d0 + d] = TP
+                        st = TP
+                    det_state[d0 + d, a, t] = st

@@ -106,3 +106,15 @@ def stable_score_order(block_offsets, score):
         for i in range(hi - lo):
             out[lo + i] = lo + perm[i]
     return out
+
+
+@jit
+def gather_rows(src, order):
+    """``src[order]`` for a 2-D array (one pass, no temporaries)."""
+    n = order.shape[0]
+    out = np.empty((n, src.shape[1]), src.dtype)
+    for i in range(n):
+        p = order[i]
+        for j in range(src.shape[1]):
+            out[i, j] = src[p, j]
+    return out
