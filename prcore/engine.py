@@ -8,6 +8,8 @@ parameters, group records into (image, category) cells in pycocotools' order
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +70,32 @@ class MatchTable:
     n_pos: np.ndarray
     n_gt: np.ndarray
     n_dt: np.ndarray
+
+
+_THREADS = max(1, min(os.cpu_count() or 1, 8))
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _run_split(kernel, offsets: np.ndarray, *args) -> None:
+    """Run ``kernel(*args, lo, hi)`` over item ranges on all cores.
+
+    The kernels release the GIL (``nogil``) and write disjoint slices, so
+    threads share the work without ``numba.prange`` (whose compile cost would
+    dominate a cold first run). Ranges are cut to balance detections.
+    """
+    global _POOL
+    n_items = len(offsets) - 1
+    total = int(offsets[-1]) if n_items else 0
+    if _THREADS == 1 or total < 20000:
+        kernel(*args, 0, n_items)
+        return
+    cuts = np.searchsorted(offsets, np.linspace(0, total, _THREADS + 1)[1:-1])
+    bounds = [0, *cuts.tolist(), n_items]
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="prcore")
+    futures = [_POOL.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    for f in futures:
+        f.result()
 
 
 def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Params:
@@ -158,7 +186,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     area_rng = params.area_rng_array()
 
     det_state = np.empty((len(det_index), n_area, n_thr), np.uint8)
-    match_cells(
+    _run_split(
+        match_cells, det_cells,
         det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
         iou_thrs, area_rng, det_state,
     )
@@ -207,7 +236,8 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     precision = -np.ones(shape)
     scores = -np.ones(shape)
     recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
-    accumulate_curves(
+    _run_split(
+        accumulate_curves, table.block_offsets,
         table.block_offsets, table.det_rank, table.det_score,
         table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
         float(min_score), precision, recall, scores,

@@ -12,7 +12,7 @@ _EPS = np.spacing(1)
 @jit
 def accumulate_curves(
     block_offsets, det_rank, det_score, det_state,
-    n_pos, rec_thrs, max_dets, min_score, precision, recall, scores,
+    n_pos, rec_thrs, max_dets, min_score, precision, recall, scores, k_lo, k_hi,
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
@@ -27,27 +27,24 @@ def accumulate_curves(
     Mirrors ``COCOeval.accumulate`` (cocoeval.py): ``rc = tp / npig``,
     ``pr = tp / (fp + tp + eps)``, the right-to-left precision envelope,
     ``np.searchsorted(rc, recThrs, side='left')``, and zeros from the first
-    recall threshold not reached (its bare ``try/except``). Arrays must arrive
+    recall threshold not reached (its bare ``try/except``). Only blocks
+    ``k_lo:k_hi`` are filled, so that threads can share the work. Arrays must arrive
     filled with -1; a (category, area) with no non-ignored ground truth stays -1.
 
     Only true positives move ``rc`` and raise ``pr``, so the envelope at any
     position equals the envelope at the next true positive: the kernel keeps
     ``pr`` at true positives only, which gives the same numbers in one pass.
     """
-    n_blocks = block_offsets.shape[0] - 1
     n_area = det_state.shape[1]
     n_thr = det_state.shape[2]
     n_rec = rec_thrs.shape[0]
     n_m = max_dets.shape[0]
-    longest = 0
-    for k in range(n_blocks):
-        longest = max(longest, block_offsets[k + 1] - block_offsets[k])
-    idx = np.empty(longest, np.int64)
-    tp_at = np.empty(longest, np.int64)
-    tp_pr = np.empty(longest, np.float64)
-    for k in range(n_blocks):
+    for k in range(k_lo, k_hi):
         b0 = block_offsets[k]
         b1 = block_offsets[k + 1]
+        idx = np.empty(b1 - b0, np.int64)
+        tp_at = np.empty(b1 - b0, np.int64)
+        tp_pr = np.empty(b1 - b0, np.float64)
         for mi in range(n_m):
             max_det = max_dets[mi]
             n = 0

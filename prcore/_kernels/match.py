@@ -22,7 +22,7 @@ IGNORED = 2
 def match_cells(
     det_offsets, det_box, det_area,
     gt_offsets, gt_box, gt_area, gt_crowd, gt_id,
-    iou_thrs, area_rng, det_state,
+    iou_thrs, area_rng, det_state, c_lo, c_hi,
 ):
     """Match every (image, category) cell; fill ``det_state[D, A, T]``.
 
@@ -37,16 +37,16 @@ def match_cells(
     IoU, and unmatched detections outside the area range ignored. A match to
     an annotation with id 0 counts as unmatched, as ``dtm == 0`` does there.
 
+    Only cells ``c_lo:c_hi`` are matched, so that threads can share the work.
     Two shortcuts leave the result unchanged: a detection whose best IoU is
     below the threshold cannot match, and area ranges that ignore the same
     ground truths produce the same matches.
     """
-    n_cells = det_offsets.shape[0] - 1
     n_thr = iou_thrs.shape[0]
     n_area = area_rng.shape[0]
     max_d = 0
     max_g = 0
-    for c in range(n_cells):
+    for c in range(c_lo, c_hi):
         max_d = max(max_d, det_offsets[c + 1] - det_offsets[c])
         max_g = max(max_g, gt_offsets[c + 1] - gt_offsets[c])
     ious = np.zeros((max_d, max(max_g, 1)), np.float64)
@@ -56,7 +56,7 @@ def match_cells(
     gt_taken = np.zeros(max(max_g, 1), np.bool_)
     matched = np.full((n_area, n_thr, max_d), -1, np.int64)
 
-    for c in range(n_cells):
+    for c in range(c_lo, c_hi):
         d0 = det_offsets[c]
         d1 = det_offsets[c + 1]
         n_d = d1 - d0

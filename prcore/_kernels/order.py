@@ -43,36 +43,83 @@ def group_offsets(sorted_coarse, n_coarse):
 
 
 @jit
+def sort_by_score_desc(items, score, buf):
+    """Stable sort of ``items`` in place by descending ``score[item]``.
+
+    Insertion-sorted runs of 32, then bottom-up merges (taking the left run on
+    ties), so equal scores keep their order like ``np.argsort(-s, kind='mergesort')``.
+    """
+    n = items.shape[0]
+    run = 32
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for i in range(lo + 1, hi):
+            item = items[i]
+            s = score[item]
+            j = i - 1
+            while j >= lo and score[items[j]] < s:
+                items[j + 1] = items[j]
+                j -= 1
+            items[j + 1] = item
+    if n <= run:
+        return
+    width = run
+    in_buf = False  # merge items -> buf, then buf -> items, alternating
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            if in_buf:
+                _merge(buf, items, lo, mid, hi, score)
+            else:
+                _merge(items, buf, lo, mid, hi, score)
+        in_buf = not in_buf
+        width *= 2
+    if in_buf:
+        for i in range(n):
+            items[i] = buf[i]
+
+
+@jit
+def _merge(src, dst, lo, mid, hi, score):
+    """Merge sorted runs ``src[lo:mid]`` and ``src[mid:hi]`` into ``dst`` (left wins ties)."""
+    i = lo
+    j = mid
+    k = lo
+    while i < mid and j < hi:
+        if score[src[j]] > score[src[i]]:
+            dst[k] = src[j]
+            j += 1
+        else:
+            dst[k] = src[i]
+            i += 1
+        k += 1
+    while i < mid:
+        dst[k] = src[i]
+        i += 1
+        k += 1
+    while j < hi:
+        dst[k] = src[j]
+        j += 1
+        k += 1
+
+
+@jit
 def sort_groups_by_score(order, offsets, score):
     """Within each group, stable sort of ``order`` by descending score.
 
     Equivalent to ``np.argsort(-score, kind='mergesort')`` per group
     (``COCOeval.computeIoU`` / ``evaluateImg``).
     """
-    n_groups = offsets.shape[0] - 1
-    for c in range(n_groups):
+    longest = 0
+    for c in range(offsets.shape[0] - 1):
+        longest = max(longest, offsets[c + 1] - offsets[c])
+    buf = np.empty(longest, np.int64)
+    for c in range(offsets.shape[0] - 1):
         lo = offsets[c]
         hi = offsets[c + 1]
-        n = hi - lo
-        if n < 2:
-            continue
-        if n <= 48:
-            for i in range(lo + 1, hi):
-                item = order[i]
-                s = score[item]
-                j = i - 1
-                while j >= lo and score[order[j]] < s:
-                    order[j + 1] = order[j]
-                    j -= 1
-                order[j + 1] = item
-        else:
-            seg = order[lo:hi].copy()
-            neg = np.empty(n, np.float64)
-            for i in range(n):
-                neg[i] = -score[seg[i]]
-            perm = np.argsort(neg, kind="mergesort")
-            for i in range(n):
-                order[lo + i] = seg[perm[i]]
+        if hi - lo > 1:
+            sort_by_score_desc(order[lo:hi], score, buf)
 
 
 @jit
@@ -93,18 +140,8 @@ def stable_score_order(block_offsets, score):
     detections and ``np.argsort(-dtScores, kind='mergesort')``.
     """
     n = score.shape[0]
-    out = np.empty(n, np.int64)
-    for b in range(block_offsets.shape[0] - 1):
-        lo = block_offsets[b]
-        hi = block_offsets[b + 1]
-        if hi == lo:
-            continue
-        neg = np.empty(hi - lo, np.float64)
-        for i in range(lo, hi):
-            neg[i - lo] = -score[i]
-        perm = np.argsort(neg, kind="mergesort")
-        for i in range(hi - lo):
-            out[lo + i] = lo + perm[i]
+    out = np.arange(n)
+    sort_groups_by_score(out, block_offsets, score)
     return out
 
 
@@ -113,8 +150,9 @@ def gather_rows(src, order):
     """``src[order]`` for a 2-D array (one pass, no temporaries)."""
     n = order.shape[0]
     out = np.empty((n, src.shape[1]), src.dtype)
+    m = src.shape[1]
     for i in range(n):
         p = order[i]
-        for j in range(src.shape[1]):
+        for j in range(m):
             out[i, j] = src[p, j]
     return out
