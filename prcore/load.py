@@ -13,8 +13,10 @@ not accept, the models re-validate record by record and raise a located
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -102,6 +104,22 @@ class Detections:
 
 
 # ---------------------------------------------------------------- reading
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic GC while building many small objects that cannot form cycles.
+
+    JSON parsing allocates millions of containers; each allocation burst
+    would otherwise trigger full collections (about 40% of parse time).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -201,13 +219,14 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     """Ground truth from a path, a parsed dict, or a :class:`GroundTruth`."""
     if isinstance(gt, GroundTruth):
         return gt
-    if isinstance(gt, (str, os.PathLike)):
-        file = os.fspath(gt)
-        obj = parse_json(_read_bytes(file), file)
-    else:
-        file = "<ground truth>"
-        obj = gt
-    return ground_truth_from_dict(obj, file)
+    with gc_paused():
+        if isinstance(gt, (str, os.PathLike)):
+            file = os.fspath(gt)
+            obj = parse_json(_read_bytes(file), file)
+        else:
+            file = "<ground truth>"
+            obj = gt
+        return ground_truth_from_dict(obj, file)
 
 
 def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
@@ -375,6 +394,11 @@ def load_detections(dt: Any, gt: GroundTruth) -> Detections:
     """Detections from a path, a list of dicts, or :class:`Detections`."""
     if isinstance(dt, Detections):
         return dt
+    with gc_paused():
+        return _load_detections(dt, gt)
+
+
+def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         data = _read_bytes(file)
