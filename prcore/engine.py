@@ -207,7 +207,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
-    det_state = gather_rows(det_state.reshape(len(det_state), -1), acc_order).reshape(
+    det_state = gather_rows(det_state.reshape(len(det_state), n_area * n_thr), acc_order).reshape(
         det_state.shape
     )
     det_img = img_pos[dets.img[det_index]]
