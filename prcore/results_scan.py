@@ -76,6 +76,7 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
         except NaN/Infinity.
     """
     buf = np.frombuffer(data, dtype=np.uint8)
+    buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
     cap = buf.shape[0] // _MIN_RECORD_BYTES + 1
     pow_hi, pow_lo, pow_e2, exact = _tables()
     fb_cap = 1024 + cap // 64

@@ -479,7 +479,7 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact):
         if pos == exp_start:
             return pos, 1, 0.0
         q += -ev if eneg else ev
-    if w == _U0:
+    if nd == 0:  # all digits zero (w may also be 0 after wrapping: check nd)
         if neg and not is_int:
             return pos, 0, -0.0
         return pos, 0, 0.0
