@@ -17,14 +17,7 @@ import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
-from prcore._kernels.order import (
-    counting_sort,
-    gather_rows,
-    group_offsets,
-    rank_in_groups,
-    sort_groups_by_score,
-    stable_score_order,
-)
+from prcore._kernels.order import counting_sort, sort_groups_by_score
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.params import Params
@@ -76,26 +69,66 @@ _THREADS = max(1, min(os.cpu_count() or 1, 8))
 _POOL: ThreadPoolExecutor | None = None
 
 
-def _run_split(kernel, offsets: np.ndarray, *args) -> None:
-    """Run ``kernel(*args, lo, hi)`` over item ranges on all cores.
+def _run_split(kernel, offsets: np.ndarray, args: tuple, scratch=lambda: ()) -> None:
+    """Run ``kernel(*args, *scratch(), lo, hi)`` over item ranges on all cores.
 
     The kernels release the GIL (``nogil``) and write disjoint slices, so
     threads share the work without ``numba.prange`` (whose compile cost would
-    dominate a cold first run). Ranges are cut to balance detections.
+    dominate a cold first run). Ranges are cut to balance detections; each
+    thread gets its own scratch arrays.
     """
     global _POOL
     n_items = len(offsets) - 1
     total = int(offsets[-1]) if n_items else 0
     if _THREADS == 1 or total < 20000:
-        kernel(*args, 0, n_items)
+        kernel(*args, *scratch(), 0, n_items)
         return
     cuts = np.searchsorted(offsets, np.linspace(0, total, _THREADS + 1)[1:-1])
     bounds = [0, *cuts.tolist(), n_items]
     if _POOL is None:
         _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="prcore")
-    futures = [_POOL.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    futures = [
+        _POOL.submit(kernel, *args, *scratch(), lo, hi)
+        for lo, hi in zip(bounds, bounds[1:])
+        if hi > lo
+    ]
     for f in futures:
         f.result()
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def _group(fine: np.ndarray, n_fine: int, coarse: np.ndarray | None, n_coarse: int):
+    """Stable grouping by ``fine`` key; offsets of the ``coarse`` groups.
+
+    ``coarse`` (or ``fine`` itself when None) must be non-decreasing in
+    ``fine`` order, as the image is inside (image, category) keys.
+    """
+    fine_offsets = _offsets(np.bincount(fine, minlength=n_fine))
+    order = np.empty(len(fine), np.int64)
+    counting_sort(fine, fine_offsets, order)
+    if coarse is None:
+        return order, fine_offsets
+    return order, _offsets(np.bincount(coarse, minlength=n_coarse))
+
+
+def _sort_groups(order: np.ndarray, offsets: np.ndarray, score: np.ndarray) -> None:
+    """Stable descending-score sort inside each group, in place."""
+    longest = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
+    sort_groups_by_score(order, offsets, score, np.empty(max(longest, 1), np.int64))
+
+
+def _take_rows(states: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``states[order]`` for a (D, A, T) uint8 array; rows move as opaque blocks."""
+    d, a, t = states.shape
+    if d == 0:
+        return states
+    rows = np.ascontiguousarray(states).reshape(d, a * t).view(np.dtype((np.void, a * t))).reshape(d)
+    return np.take(rows, order).view(np.uint8).reshape(len(order), a, t)
 
 
 def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Params:
@@ -157,26 +190,22 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         d_fine = d_img * n_cat + d_cat
         n_fine = n_img * n_cat
 
-    g_order, _ = counting_sort(g_fine, n_fine)
+    g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
     g_sel = g_keep[g_order]
-    g_cells = group_offsets(g_fine[g_order] if use_cats else g_img[g_order], n_cells)
 
-    d_order, _ = counting_sort(d_fine, n_fine)
-    d_cells = group_offsets(d_fine[d_order] if use_cats else d_img[d_order], n_cells)
-    d_sel = d_keep[d_order]
+    d_order, d_cells = _group(d_fine, n_fine, d_img if not use_cats else None, n_cells)
+    cell_order = d_keep[d_order]
     score_all = dets.score
-    cell_order = d_sel.copy()
-    sort_groups_by_score(cell_order, d_cells, score_all)
-    rank = rank_in_groups(d_cells, len(cell_order))
+    _sort_groups(cell_order, d_cells, score_all)
+    sizes = np.diff(d_cells)
+    rank = np.arange(len(cell_order), dtype=np.int64) - np.repeat(d_cells[:-1], sizes)
     # computeIoU keeps only the top maxDets[-1] of each cell.
     kept = rank < params.max_dets[-1]
     det_index = cell_order[kept]
     det_rank = rank[kept]
-    det_cells = group_offsets(
-        np.repeat(np.arange(n_cells, dtype=np.int64), np.diff(d_cells))[kept], n_cells
-    )
+    det_cells = _offsets(np.minimum(sizes, params.max_dets[-1]))
 
-    det_box = gather_rows(dets.bbox, det_index)
+    det_box = np.take(dets.bbox, det_index, axis=0)
     det_area = det_box[:, 2] * det_box[:, 3]  # loadRes: area = w * h
     gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
@@ -186,10 +215,21 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     area_rng = params.area_rng_array()
 
     det_state = np.empty((len(det_index), n_area, n_thr), np.uint8)
+    max_d = max(int(np.diff(det_cells).max()) if n_cells else 0, 1)
+    max_g = max(int(np.diff(g_cells).max()) if n_cells else 0, 1)
+
+    def scratch():
+        return (
+            np.empty((max_d, max_g), np.float64), np.empty(max_d, np.float64),
+            np.empty(max_g, np.int64), np.empty((n_area, max_g), np.bool_),
+            np.empty(max_g, np.bool_), np.empty((n_area, n_thr, max_d), np.int64),
+        )
+
     _run_split(
         match_cells, det_cells,
-        det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
-        iou_thrs, area_rng, det_state,
+        (det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
+         iou_thrs, area_rng, det_state),
+        scratch,
     )
 
     det_score = np.ascontiguousarray(score_all[det_index])
@@ -203,13 +243,12 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
     # From here on every per-detection array is in accumulate's order.
-    acc_order = stable_score_order(block_offsets, det_score)
+    acc_order = np.arange(len(det_score), dtype=np.int64)
+    _sort_groups(acc_order, block_offsets, det_score)
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
-    det_state = gather_rows(det_state.reshape(len(det_state), n_area * n_thr), acc_order).reshape(
-        det_state.shape
-    )
+    det_state = _take_rows(det_state, acc_order)
     det_img = img_pos[dets.img[det_index]]
     det_cat = cat_pos[dets.cat[det_index]]
 
@@ -236,11 +275,14 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     precision = -np.ones(shape)
     scores = -np.ones(shape)
     recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
+    longest = max(int(np.diff(table.block_offsets).max()) if n_blocks else 0, 1)
     _run_split(
         accumulate_curves, table.block_offsets,
-        table.block_offsets, table.det_rank, table.det_score,
-        table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
-        float(min_score), precision, recall, scores,
+        (table.block_offsets, table.det_rank, table.det_score,
+         table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
+         float(min_score), precision, recall, scores),
+        lambda: (np.empty(longest, np.int64), np.empty(longest, np.int64),
+                 np.empty(longest, np.float64)),
     )
     return precision, recall, scores
 

@@ -12,7 +12,8 @@ _EPS = np.spacing(1)
 @jit
 def accumulate_curves(
     block_offsets, det_rank, det_score, det_state,
-    n_pos, rec_thrs, max_dets, min_score, precision, recall, scores, k_lo, k_hi,
+    n_pos, rec_thrs, max_dets, min_score, precision, recall, scores,
+    idx, tp_at, tp_pr, k_lo, k_hi,
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
@@ -28,7 +29,9 @@ def accumulate_curves(
     ``pr = tp / (fp + tp + eps)``, the right-to-left precision envelope,
     ``np.searchsorted(rc, recThrs, side='left')``, and zeros from the first
     recall threshold not reached (its bare ``try/except``). Only blocks
-    ``k_lo:k_hi`` are filled, so that threads can share the work. Arrays must arrive
+    ``k_lo:k_hi`` are filled, so that threads can share the work; ``idx``,
+    ``tp_at`` (int64) and ``tp_pr`` (float64) are scratch as long as the
+    longest block, one set per thread. Arrays must arrive
     filled with -1; a (category, area) with no non-ignored ground truth stays -1.
 
     Only true positives move ``rc`` and raise ``pr``, so the envelope at any
@@ -42,9 +45,6 @@ def accumulate_curves(
     for k in range(k_lo, k_hi):
         b0 = block_offsets[k]
         b1 = block_offsets[k + 1]
-        idx = np.empty(b1 - b0, np.int64)
-        tp_at = np.empty(b1 - b0, np.int64)
-        tp_pr = np.empty(b1 - b0, np.float64)
         for mi in range(n_m):
             max_det = max_dets[mi]
             n = 0

@@ -22,7 +22,8 @@ IGNORED = 2
 def match_cells(
     det_offsets, det_box, det_area,
     gt_offsets, gt_box, gt_area, gt_crowd, gt_id,
-    iou_thrs, area_rng, det_state, c_lo, c_hi,
+    iou_thrs, area_rng, det_state,
+    ious, best_iou, gt_order, gt_ig, gt_taken, matched, c_lo, c_hi,
 ):
     """Match every (image, category) cell; fill ``det_state[D, A, T]``.
 
@@ -38,24 +39,15 @@ def match_cells(
     an annotation with id 0 counts as unmatched, as ``dtm == 0`` does there.
 
     Only cells ``c_lo:c_hi`` are matched, so that threads can share the work.
+    Scratch (one set per thread): ``ious[maxD, maxG]``, ``best_iou[maxD]``,
+    ``gt_order[maxG]``, ``gt_ig[A, maxG]``, ``gt_taken[maxG]``,
+    ``matched[A, T, maxD]``, for the largest cell sizes.
     Two shortcuts leave the result unchanged: a detection whose best IoU is
     below the threshold cannot match, and area ranges that ignore the same
     ground truths produce the same matches.
     """
     n_thr = iou_thrs.shape[0]
     n_area = area_rng.shape[0]
-    max_d = 0
-    max_g = 0
-    for c in range(c_lo, c_hi):
-        max_d = max(max_d, det_offsets[c + 1] - det_offsets[c])
-        max_g = max(max_g, gt_offsets[c + 1] - gt_offsets[c])
-    ious = np.zeros((max_d, max(max_g, 1)), np.float64)
-    best_iou = np.zeros(max_d, np.float64)
-    gt_order = np.empty(max(max_g, 1), np.int64)
-    gt_ig = np.zeros((n_area, max(max_g, 1)), np.bool_)
-    gt_taken = np.zeros(max(max_g, 1), np.bool_)
-    matched = np.full((n_area, n_thr, max_d), -1, np.int64)
-
     for c in range(c_lo, c_hi):
         d0 = det_offsets[c]
         d1 = det_offsets[c + 1]

@@ -14,32 +14,18 @@ from prcore._kernels.jit import jit
 
 
 @jit
-def counting_sort(keys, n_keys):
-    """Stable order of ``keys`` (ints in ``[0, n_keys)``) and group offsets."""
-    n = keys.shape[0]
-    offsets = np.zeros(n_keys + 1, np.int64)
-    for i in range(n):
-        offsets[keys[i] + 1] += 1
-    for k in range(n_keys):
-        offsets[k + 1] += offsets[k]
-    cursor = offsets[:-1].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
+def counting_sort(keys, offsets, order):
+    """Stable order of ``keys`` grouped by key, into ``order``.
+
+    ``offsets`` (length ``n_keys + 1``) must hold the group starts, i.e. the
+    cumulative counts of the keys; it is left unchanged.
+    """
+    n_keys = offsets.shape[0] - 1
+    cursor = offsets[:n_keys].copy()
+    for i in range(keys.shape[0]):
         k = keys[i]
         order[cursor[k]] = i
         cursor[k] += 1
-    return order, offsets
-
-
-@jit
-def group_offsets(sorted_coarse, n_coarse):
-    """Offsets of runs of a non-decreasing key array."""
-    offsets = np.zeros(n_coarse + 1, np.int64)
-    for i in range(sorted_coarse.shape[0]):
-        offsets[sorted_coarse[i] + 1] += 1
-    for k in range(n_coarse):
-        offsets[k + 1] += offsets[k]
-    return offsets
 
 
 @jit
@@ -105,54 +91,15 @@ def _merge(src, dst, lo, mid, hi, score):
 
 
 @jit
-def sort_groups_by_score(order, offsets, score):
+def sort_groups_by_score(order, offsets, score, buf):
     """Within each group, stable sort of ``order`` by descending score.
 
     Equivalent to ``np.argsort(-score, kind='mergesort')`` per group
-    (``COCOeval.computeIoU`` / ``evaluateImg``).
+    (``COCOeval.computeIoU`` / ``evaluateImg``). ``buf`` is scratch as long
+    as the longest group.
     """
-    longest = 0
-    for c in range(offsets.shape[0] - 1):
-        longest = max(longest, offsets[c + 1] - offsets[c])
-    buf = np.empty(longest, np.int64)
     for c in range(offsets.shape[0] - 1):
         lo = offsets[c]
         hi = offsets[c + 1]
         if hi - lo > 1:
             sort_by_score_desc(order[lo:hi], score, buf)
-
-
-@jit
-def rank_in_groups(offsets, n):
-    """Position of each sorted element inside its group."""
-    rank = np.empty(n, np.int64)
-    for c in range(offsets.shape[0] - 1):
-        for i in range(offsets[c], offsets[c + 1]):
-            rank[i] = i - offsets[c]
-    return rank
-
-
-@jit
-def stable_score_order(block_offsets, score):
-    """Per block, positions sorted by descending score, ties in input order.
-
-    The order ``COCOeval.accumulate`` gets from concatenating the images'
-    detections and ``np.argsort(-dtScores, kind='mergesort')``.
-    """
-    n = score.shape[0]
-    out = np.arange(n)
-    sort_groups_by_score(out, block_offsets, score)
-    return out
-
-
-@jit
-def gather_rows(src, order):
-    """``src[order]`` for a 2-D array (one pass, no temporaries)."""
-    n = order.shape[0]
-    out = np.empty((n, src.shape[1]), src.dtype)
-    m = src.shape[1]
-    for i in range(n):
-        p = order[i]
-        for j in range(m):
-            out[i, j] = src[p, j]
-    return out

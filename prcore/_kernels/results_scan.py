@@ -65,7 +65,7 @@ _MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
 
 
-def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact tables for the kernel, built with Python integers.
 
     Returns
@@ -76,6 +76,8 @@ def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         is what the Eisel-Lemire error bound assumes.
     pow_e2 : int64 (same,)
         ``floor(log2(10**q))``.
+    pow_exact : bool (same,)
+        Whether the 128 bits hold ``10**q`` exactly (``0 <= q <= 55``).
     exact : float64 (23,)
         ``1e0 .. 1e22``, the powers of ten a double holds exactly.
     """
@@ -83,12 +85,14 @@ def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     hi = np.empty(count, np.uint64)
     lo = np.empty(count, np.uint64)
     e2 = np.empty(count, np.int64)
+    is_exact = np.zeros(count, np.bool_)
     mask = (1 << 64) - 1
     for i, q in enumerate(range(POW10_MIN, POW10_MAX + 1)):
         if q >= 0:
             p = 10**q
             e = p.bit_length() - 1
             t = p << (127 - e) if e <= 127 else p >> (e - 127)
+            is_exact[i] = (t << (e - 127) if e >= 127 else t >> (127 - e)) == p
         else:
             d = 10**-q
             e = -d.bit_length()  # 10**-q is never a power of two
@@ -97,7 +101,7 @@ def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         lo[i] = t & mask
         e2[i] = e
     exact = np.array([10.0**k for k in range(23)], dtype=np.float64)
-    return hi, lo, e2, exact
+    return hi, lo, e2, is_exact, exact
 
 
 @jit
@@ -118,42 +122,87 @@ def _mul64(a, b):
 
 
 @jit
-def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2):
+def _round_top(hi, rest_nonzero, exp_base):
+    """Round a number whose top word is hi (bit 63 or 62 set) to 53 bits.
+
+    ``rest_nonzero`` says whether any bit below hi is set. Returns the biased
+    exponent and the 53-bit significand, rounded half to even.
+    """
+    msb = hi >> _U63
+    shift = msb + _U9
+    mant = hi >> shift
+    sticky = rest_nonzero or (hi & ((_U1 << shift) - _U1)) != _U0
+    half = mant & _U1
+    mant >>= _U1
+    if half == _U1 and (sticky or (mant & _U1) == _U1):
+        mant += _U1
+    exp2 = exp_base + np.int64(msb)
+    if (mant >> _U53) > _U0:
+        mant >>= _U1
+        exp2 += 1
+    return exp2, mant
+
+
+@jit
+def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
     """Correctly rounded ``w * 10**q`` as float64 bits, or ok=False.
 
-    A port of Go's ``strconv.eiselLemire64``. With the table truncated, the
-    true product lies in ``[x, x + w)`` (in units of the low word), so the
-    result is accepted only when that whole interval rounds the same way;
-    halfway-looking and subnormal/overflowing results are declined.
+    Eisel-Lemire as in Go's ``strconv.eiselLemire64``, with its decision
+    stated as an interval: the table holds ``T = floor(10**q * 2**s)``, so the
+    exact product ``m * (T + f)``, ``0 <= f < 1``, lies in ``[m*T, m*T + m)``.
+    The result is accepted when both ends of that interval round to the same
+    double (rounding is monotone), first with T's high word alone, then with
+    all 128 bits; an exactly held power needs no interval. Otherwise, and for
+    subnormal or overflowing results, it declines. (Go's test declines every
+    exactly representable float32 value written with 17 digits and a
+    negative exponent, which is most of a detectron2 results file.)
     Requires ``w != 0`` and ``POW10_MIN <= q <= POW10_MAX``.
     """
     idx = q - POW10_MIN
     clz = leading_zeros(w)
     m = w << np.uint64(clz)
-    x_hi, x_lo = _mul64(m, pow_hi[idx])
-    if (x_hi & _M9) == _M9 and x_lo + m < m:
-        y_hi, y_lo = _mul64(m, pow_lo[idx])
-        merged_lo = x_lo + y_hi
-        merged_hi = x_hi
-        if merged_lo < x_lo:
-            merged_hi += _U1
-        if (merged_hi & _M9) == _M9 and merged_lo == _ALL and y_lo + m < m:
-            return False, _U0
-        x_hi = merged_hi
-        x_lo = merged_lo
-    msb = x_hi >> _U63
-    mant = x_hi >> (msb + _U9)
-    exp2 = pow_e2[idx] + 64 + 1023 - np.int64(clz) - (1 - np.int64(msb))
-    if x_lo == _U0 and (x_hi & _M9) == _U0 and (mant & _U3) == _U1:
+    exp_base = pow_e2[idx] + (64 + 1023 - 1) - np.int64(clz)
+    t_hi = pow_hi[idx]
+    t_lo = pow_lo[idx]
+    exact = pow_exact[idx]
+
+    # Level 1: value / 2**64 lies in [x, x + m) with x = m * t_hi (128 bits).
+    x_hi, x_lo = _mul64(m, t_hi)
+    e_lo, m_lo = _round_top(x_hi, x_lo != _U0, exp_base)
+    if exact and t_lo == _U0:
+        e_hi, m_hi = e_lo, m_lo
+    else:
+        u_lo = x_lo + m
+        u_hi = x_hi
+        if u_lo < x_lo:
+            if x_hi == _ALL:
+                return False, _U0
+            u_hi += _U1
+        e_hi, m_hi = _round_top(u_hi, u_lo != _U0, exp_base)
+    if e_lo != e_hi or m_lo != m_hi:
+        # Level 2: the 192-bit product P = m * T lies in [P, P + m).
+        y_hi, y_lo = _mul64(m, t_lo)
+        p1 = x_lo + y_hi
+        p2 = x_hi
+        if p1 < x_lo:
+            p2 += _U1
+        e_lo, m_lo = _round_top(p2, p1 != _U0 or y_lo != _U0, exp_base)
+        if not exact:
+            u0 = y_lo + m
+            u1 = p1
+            u2 = p2
+            if u0 < y_lo:
+                u1 += _U1
+                if u1 == _U0:
+                    if u2 == _ALL:
+                        return False, _U0
+                    u2 += _U1
+            e_hi, m_hi = _round_top(u2, u1 != _U0 or u0 != _U0, exp_base)
+            if e_lo != e_hi or m_lo != m_hi:
+                return False, _U0
+    if e_lo <= 0 or e_lo >= 0x7FF:
         return False, _U0
-    mant += mant & _U1
-    mant >>= _U1
-    if (mant >> _U53) > _U0:
-        mant >>= _U1
-        exp2 += 1
-    if exp2 <= 0 or exp2 >= 0x7FF:
-        return False, _U0
-    bits = (np.uint64(exp2) << _U52) | (mant & _MANT)
+    bits = (np.uint64(e_lo) << _U52) | (m_lo & _MANT)
     if neg:
         bits |= _SIGN
     return True, bits
@@ -414,7 +463,7 @@ def _parse_int(buf, pos, n):
 
 
 @jit
-def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact):
+def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
     """A number token -> (end, status, value) with status 0 ok, 1 bad, 2 undecided.
 
     ``value`` equals ``float(token)`` for a float token and ``float(int(token))``
@@ -494,7 +543,7 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact):
         return pos, 0, -f if neg else f
     if q < POW10_MIN or q > POW10_MAX:
         return pos, 2, 0.0
-    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2)
+    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact)
     if not ok:
         return pos, 2, 0.0
     return pos, 0, np.uint64(bits).view(np.float64)
@@ -526,7 +575,7 @@ def _key_field(buf, ks, ke):
 
 
 @jit
-def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact):
+def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, pow_exact, exact):
     """Scan a results file's bytes into columns.
 
     Parameters
@@ -537,7 +586,7 @@ def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact):
         Capacity of the output columns (an upper bound on the record count).
     fb_cap : int
         Capacity of the undecided-number list.
-    pow_hi, pow_lo, pow_e2, exact
+    pow_hi, pow_lo, pow_e2, pow_exact, exact
         From :func:`power_tables`.
 
     Returns
@@ -623,7 +672,7 @@ def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact):
                         category_id[count] = v
                 elif field == _F_SCORE:
                     start = pos
-                    pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact)
+                    pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact)
                     if st == 1:
                         return (REJECT, count, n_fb) + out
                     score[count] = f
@@ -640,7 +689,7 @@ def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact):
                     for k in range(4):
                         pos = _skip_ws(buf, pos + 1, n)
                         start = pos
-                        pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, exact)
+                        pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact)
                         if st == 1:
                             return (REJECT, count, n_fb) + out
                         if k >= 2 and f < 0.0:
