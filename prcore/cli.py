@@ -79,7 +79,31 @@ def _cmd_curves(args) -> int:
     note = curve.truncation_note()
     if note:
         print(f"note: {note}", file=sys.stderr)
+    if args.plot:
+        _save_plot(args.plot, lambda: _draw_curves(result, args))
     return 0
+
+
+def _draw_curves(result, args):
+    from prcore.display import PrecisionRecallDisplay, ScoreCurveDisplay
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    cats = None if args.category is None else [args.category]
+    PrecisionRecallDisplay.from_result(result, cats, iou=args.iou, area=args.area).plot(ax=left)
+    ScoreCurveDisplay.from_result(result, args.category, iou=args.iou, area=args.area).plot(ax=right)
+    fig.tight_layout()
+    return fig
+
+
+def _save_plot(path: str, draw) -> None:
+    fig = draw()
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    _atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
 
 
 def _cmd_threshold(args) -> int:
@@ -155,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--area", default="all")
     p.add_argument("--csv", metavar="OUT")
+    p.add_argument("--plot", metavar="OUT.png", help="save PR and score curves as an image")
     p.set_defaults(func=_cmd_curves)
 
     p = sub.add_parser("threshold", help="score thresholds for a precision/recall/F1 target")

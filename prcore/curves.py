@@ -100,13 +100,11 @@ class PRCurve:
         }
 
     def to_csv(self) -> str:
-        cols = self.as_columns()
+        """Operating points from the highest threshold down, one per line."""
+        cols = {k: v.tolist()[::-1] for k, v in self.as_columns().items()}
         lines = ["threshold,precision,recall,f1,tp,fp"]
-        for i in range(len(self.thresholds) - 1, -1, -1):
-            lines.append(
-                f"{cols['threshold'][i]!r},{cols['precision'][i]!r},{cols['recall'][i]!r},"
-                f"{cols['f1'][i]!r},{int(cols['tp'][i])},{int(cols['fp'][i])}"
-            )
+        for row in zip(*(cols[k] for k in ("threshold", "precision", "recall", "f1", "tp", "fp"))):
+            lines.append(",".join(repr(v) for v in row))
         return "\n".join(lines) + "\n"
 
 

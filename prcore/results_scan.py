@@ -52,7 +52,7 @@ class ResultColumns:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tables() -> tuple[np.ndarray, ...]:
     return power_tables()
 
 
@@ -78,11 +78,11 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
     buf = np.frombuffer(data, dtype=np.uint8)
     buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
     cap = buf.shape[0] // _MIN_RECORD_BYTES + 1
-    pow_hi, pow_lo, pow_e2, exact = _tables()
+    tables = _tables()
     fb_cap = 1024 + cap // 64
     while True:
         status, count, n_fb, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end = (
-            scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, exact)
+            scan_results_kernel(buf, cap, fb_cap, *tables)
         )
         if status != FALLBACK_FULL:
             break

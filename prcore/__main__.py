@@ -1,0 +1,7 @@
+"""``python -m prcore`` runs the command line."""
+
+import sys
+
+from prcore.cli import main
+
+sys.exit(main())
