@@ -17,7 +17,7 @@ import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
-from prcore._kernels.order import counting_sort, sort_groups_by_score
+from prcore._kernels.order import counting_sort, radix_sort, scatter_by_key
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.params import Params
@@ -116,10 +116,27 @@ def _group(fine: np.ndarray, n_fine: int, coarse: np.ndarray | None, n_coarse: i
     return order, _offsets(np.bincount(coarse, minlength=n_coarse))
 
 
-def _sort_groups(order: np.ndarray, offsets: np.ndarray, score: np.ndarray) -> None:
-    """Stable descending-score sort inside each group, in place."""
-    longest = int(np.diff(offsets).max()) if len(offsets) > 1 else 0
-    sort_groups_by_score(order, offsets, score, np.empty(max(longest, 1), np.int64))
+def _descending_keys(score: np.ndarray) -> np.ndarray:
+    """uint64 keys whose ascending order is descending score (-0.0 equal to 0.0)."""
+    bits = (score + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+    sign = np.uint64(1 << 63)
+    ascending = np.where(bits & sign, ~bits, bits | sign)
+    return ~ascending
+
+
+def _score_sorted(items: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``items`` stably sorted by their descending-score ``keys``."""
+    items = np.array(items, np.int64)
+    keys = np.array(keys, np.uint64)
+    radix_sort(keys, items, np.empty_like(keys), np.empty_like(items), np.empty(65536, np.int64))
+    return items
+
+
+def _scatter(items: np.ndarray, key: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``items`` grouped stably by ``key[item]``."""
+    out = np.empty(len(items), np.int64)
+    scatter_by_key(items, key, offsets, out)
+    return out
 
 
 def _take_rows(states: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -193,10 +210,26 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
     g_sel = g_keep[g_order]
 
-    d_order, d_cells = _group(d_fine, n_fine, d_img if not use_cats else None, n_cells)
-    cell_order = d_keep[d_order]
+    # Detections into cells, each sorted by descending score, ties in file
+    # order (pycocotools' per-cell mergesort), and for useCats=0 ties by
+    # category first (its per-image list is built category by category).
     score_all = dets.score
-    _sort_groups(cell_order, d_cells, score_all)
+    dkey = _descending_keys(score_all)
+    n_all = len(score_all)
+    if use_cats:
+        items = _score_sorted(d_keep, dkey[d_keep])
+        d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
+        cell_key = np.zeros(n_all, np.int64)
+        cell_key[d_keep] = d_fine
+    else:
+        cat_key = np.zeros(n_all, np.int64)
+        cat_key[d_keep] = d_cat
+        items = _scatter(d_keep, cat_key, _offsets(np.bincount(d_cat, minlength=n_cat)))
+        items = _score_sorted(items, dkey[items])
+        d_cells = _offsets(np.bincount(d_img, minlength=n_cells))
+        cell_key = np.zeros(n_all, np.int64)
+        cell_key[d_keep] = d_img
+    cell_order = _scatter(items, cell_key, d_cells)
     sizes = np.diff(d_cells)
     rank = np.arange(len(cell_order), dtype=np.int64) - np.repeat(d_cells[:-1], sizes)
     # computeIoU keeps only the top maxDets[-1] of each cell.
@@ -242,9 +275,11 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         block_offsets = np.array([0, len(det_index)], np.int64)
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
-    # From here on every per-detection array is in accumulate's order.
-    acc_order = np.arange(len(det_score), dtype=np.int64)
-    _sort_groups(acc_order, block_offsets, det_score)
+    # From here on every per-detection array is in accumulate's order: by
+    # block, descending score, ties in cell order (image, then rank).
+    acc_order = _score_sorted(np.arange(len(det_score), dtype=np.int64), dkey[det_index])
+    if use_cats:
+        acc_order = _scatter(acc_order, cat_pos[dets.cat[det_index]], block_offsets)
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
