@@ -2,8 +2,8 @@
 
 pycocotools groups records with dicts keyed by ``(image_id, category_id)`` and
 sorts each cell's detections with ``np.argsort(-scores, kind='mergesort')``;
-these kernels reproduce that order with a stable counting sort and stable
-per-cell sorts.
+these kernels reproduce that order with stable counting sorts and a stable
+radix sort on score keys.
 """
 
 from __future__ import annotations
@@ -26,83 +26,6 @@ def counting_sort(keys, offsets, order):
         k = keys[i]
         order[cursor[k]] = i
         cursor[k] += 1
-
-
-@jit
-def sort_by_score_desc(items, score, buf):
-    """Stable sort of ``items`` in place by descending ``score[item]``.
-
-    Insertion-sorted runs of 32, then bottom-up merges (taking the left run on
-    ties), so equal scores keep their order like ``np.argsort(-s, kind='mergesort')``.
-    """
-    n = items.shape[0]
-    run = 32
-    for lo in range(0, n, run):
-        hi = min(lo + run, n)
-        for i in range(lo + 1, hi):
-            item = items[i]
-            s = score[item]
-            j = i - 1
-            while j >= lo and score[items[j]] < s:
-                items[j + 1] = items[j]
-                j -= 1
-            items[j + 1] = item
-    if n <= run:
-        return
-    width = run
-    in_buf = False  # merge items -> buf, then buf -> items, alternating
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            if in_buf:
-                _merge(buf, items, lo, mid, hi, score)
-            else:
-                _merge(items, buf, lo, mid, hi, score)
-        in_buf = not in_buf
-        width *= 2
-    if in_buf:
-        for i in range(n):
-            items[i] = buf[i]
-
-
-@jit
-def _merge(src, dst, lo, mid, hi, score):
-    """Merge sorted runs ``src[lo:mid]`` and ``src[mid:hi]`` into ``dst`` (left wins ties)."""
-    i = lo
-    j = mid
-    k = lo
-    while i < mid and j < hi:
-        if score[src[j]] > score[src[i]]:
-            dst[k] = src[j]
-            j += 1
-        else:
-            dst[k] = src[i]
-            i += 1
-        k += 1
-    while i < mid:
-        dst[k] = src[i]
-        i += 1
-        k += 1
-    while j < hi:
-        dst[k] = src[j]
-        j += 1
-        k += 1
-
-
-@jit
-def sort_groups_by_score(order, offsets, score, buf):
-    """Within each group, stable sort of ``order`` by descending score.
-
-    Equivalent to ``np.argsort(-score, kind='mergesort')`` per group
-    (``COCOeval.computeIoU`` / ``evaluateImg``). ``buf`` is scratch as long
-    as the longest group.
-    """
-    for c in range(offsets.shape[0] - 1):
-        lo = offsets[c]
-        hi = offsets[c + 1]
-        if hi - lo > 1:
-            sort_by_score_desc(order[lo:hi], score, buf)
 
 
 @jit
