@@ -39,8 +39,19 @@ def _atomic_write(path: str, write) -> None:
         raise
 
 
+def _check_outputs(*paths: str | None) -> None:
+    """Fail before any work when an output folder is missing."""
+    for path in paths:
+        if path:
+            folder = Path(path).parent if str(Path(path).parent) else Path(".")
+            if not folder.is_dir():
+                raise PrcoreInputError(f"cannot write {path}: folder {folder} does not exist")
+
+
 def _evaluate(args):
     import prcore
+
+    _check_outputs(*(getattr(args, name, None) for name in ("json", "arrays", "csv", "plot")))
 
     return prcore.evaluate(args.gt, args.dt, iou_type=args.iou_type)
 
