@@ -12,6 +12,7 @@ validates it record by record, which also yields the precise error.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -75,14 +76,22 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
         and no key written with escapes. Other keys may hold any valid JSON
         except NaN/Infinity.
     """
+    if sys.byteorder != "little":
+        return None  # the kernel reads 8 bytes at a time as little-endian words
     buf = np.frombuffer(data, dtype=np.uint8)
     buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
     cap = buf.shape[0] // _MIN_RECORD_BYTES + 1
     tables = _tables()
+    # np.empty maps pages lazily: only the rows actually written cost memory.
+    image_id = np.empty(cap, np.int64)
+    category_id = np.empty(cap, np.int64)
+    bbox = np.empty((cap, 4), np.float64)
+    score = np.empty(cap, np.float64)
     fb_cap = 1024 + cap // 64
     while True:
-        status, count, n_fb, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end = (
-            scan_results_kernel(buf, cap, fb_cap, *tables)
+        fb_slot, fb_start, fb_end = (np.empty(fb_cap, np.int64) for _ in range(3))
+        status, count, n_fb = scan_results_kernel(
+            buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end
         )
         if status != FALLBACK_FULL:
             break
@@ -91,12 +100,14 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
         return None
     if n_fb:
         view = memoryview(data).cast("B")
-        if not _settle_undecided(view, cap, bbox, score, fb_slot[:n_fb], fb_start, fb_end):
+        if not _settle_undecided(
+            view, cap, bbox.reshape(-1), score, fb_slot[:n_fb], fb_start, fb_end
+        ):
             return None
     return ResultColumns(
         image_id=image_id[:count],
         category_id=category_id[:count],
-        bbox=bbox[: 4 * count].reshape(count, 4),
+        bbox=bbox[:count],
         score=score[:count],
     )
 

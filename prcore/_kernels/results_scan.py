@@ -24,7 +24,10 @@ Numbers become doubles by one of two correctly rounded routes, like CPython's
 from __future__ import annotations
 
 import numpy as np
-from numba.cpython.unsafe.numbers import leading_zeros
+from llvmlite import ir
+from numba import types
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
+from numba.extending import intrinsic
 
 from prcore._kernels.jit import jit
 
@@ -53,6 +56,29 @@ _MANT = np.uint64(0x000FFFFFFFFFFFFF)
 _SIGN = np.uint64(0x8000000000000000)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _TWO53 = np.uint64(1 << 53)
+_U8 = np.uint64(8)
+_U16 = np.uint64(16)
+_E8 = np.uint64(10**8)
+_M40 = np.uint64((1 << 40) - 1)
+_M48 = np.uint64((1 << 48) - 1)
+_HI_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+_ASCII_0 = np.uint64(0x3030303030303030)
+_ASCII_6 = np.uint64(0x0606060606060606)
+_SWAR_MASK = np.uint64(0x000000FF000000FF)
+_SWAR_MUL1 = np.uint64(100 + (1000000 << 32))
+_SWAR_MUL2 = np.uint64(1 + (10000 << 32))
+
+
+def _le(text: bytes) -> np.uint64:
+    return np.uint64(int.from_bytes(text, "little"))
+
+
+# The four keys as little-endian words, closing quote included where it fits.
+_KEY_IMAGE_ID = _le(b"image_id")
+_KEY_CATEGORY = _le(b"category")
+_KEY_ID_QUOTE = _le(b'_id"')
+_KEY_BBOX = _le(b'bbox"')
+_KEY_SCORE = _le(b'score"')
 
 # Field bits of a detection record.
 _F_IMG = 1
@@ -65,11 +91,57 @@ _MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
 
 
-def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+
+@intrinsic
+def _ld(typingctx, arr, idx):
+    """``arr[idx]`` for a byte array, without numba's negative-index wraparound.
+
+    Callers keep ``0 <= idx < len(arr)``; the plain load lets LLVM keep the
+    tokenizer loops tight.
+    """
+    sig = types.uint8(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load(builder.gep(ary.data, [args[1]], inbounds=True))
+
+    return sig, codegen
+
+
+@intrinsic
+def _ld64(typingctx, arr, idx):
+    """Bytes ``arr[idx:idx + 8]`` as one little-endian uint64 (unaligned load).
+
+    Callers keep ``idx + 8 <= len(arr)``; the wrapper only runs the kernel on
+    little-endian machines.
+    """
+    sig = types.uint64(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]], inbounds=True)
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
+
+
+@intrinsic
+def _f64_from_bits(typingctx, bits):
+    """Reinterpret uint64 bits as a float64 (a register move)."""
+    sig = types.float64(bits)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+def power_tables() -> tuple[np.ndarray, ...]:
     """Exact tables for the kernel, built with Python integers.
 
     Returns
     -------
+    tables : tuple ``(pow_hi, pow_lo, pow_e2, pow_exact, exact, pow10_int)``
     pow_hi, pow_lo : uint64 (POW10_MAX - POW10_MIN + 1,)
         High and low words of ``floor(10**q * 2**(127 - pow_e2[q]))``, a
         128-bit number in ``[2**127, 2**128)``; truncation (never rounding up)
@@ -80,6 +152,8 @@ def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.n
         Whether the 128 bits hold ``10**q`` exactly (``0 <= q <= 55``).
     exact : float64 (23,)
         ``1e0 .. 1e22``, the powers of ten a double holds exactly.
+    pow10_int : uint64 (20,)
+        ``10**k`` as integers.
     """
     count = POW10_MAX - POW10_MIN + 1
     hi = np.empty(count, np.uint64)
@@ -101,10 +175,11 @@ def power_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.n
         lo[i] = t & mask
         e2[i] = e
     exact = np.array([10.0**k for k in range(23)], dtype=np.float64)
-    return hi, lo, e2, is_exact, exact
+    pow10_int = np.array([10**k for k in range(20)], dtype=np.uint64)
+    return hi, lo, e2, is_exact, exact, pow10_int
 
 
-@jit
+@jit(inline="always")
 def _mul64(a, b):
     """Full 128-bit product of two uint64 as (high, low) words."""
     a_lo = a & _M32
@@ -121,7 +196,7 @@ def _mul64(a, b):
     return hi, lo
 
 
-@jit
+@jit(inline="always")
 def _round_top(hi, rest_nonzero, exp_base):
     """Round a number whose top word is hi (bit 63 or 62 set) to 53 bits.
 
@@ -143,7 +218,7 @@ def _round_top(hi, rest_nonzero, exp_base):
     return exp2, mant
 
 
-@jit
+@jit(inline="always")
 def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
     """Correctly rounded ``w * 10**q`` as float64 bits, or ok=False.
 
@@ -208,10 +283,10 @@ def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
     return True, bits
 
 
-@jit
+@jit(inline="always")
 def _skip_ws(buf, pos, n):
     while pos < n:
-        c = buf[pos]
+        c = _ld(buf, pos)
         if c == 32 or c == 10 or c == 13 or c == 9:
             pos += 1
         else:
@@ -231,7 +306,7 @@ def _skip_utf8(buf, pos, n):
     Accepts exactly what CPython's strict UTF-8 decoder accepts (no overlong
     forms, no encoded surrogates, nothing above U+10FFFF).
     """
-    c = buf[pos]
+    c = _ld(buf, pos)
     if 0xC2 <= c <= 0xDF:
         k = 1
         lo = 0x80
@@ -248,11 +323,11 @@ def _skip_utf8(buf, pos, n):
         return -1
     if pos + k >= n:
         return -1
-    c1 = buf[pos + 1]
+    c1 = _ld(buf, pos + 1)
     if c1 < lo or c1 > hi:
         return -1
     for j in range(2, k + 1):
-        cj = buf[pos + j]
+        cj = _ld(buf, pos + j)
         if cj < 0x80 or cj > 0xBF:
             return -1
     return pos + k + 1
@@ -266,19 +341,19 @@ def _skip_string(buf, pos, n):
     """
     escaped = False
     while pos < n:
-        c = buf[pos]
+        c = _ld(buf, pos)
         if c == 34:  # "
             return pos + 1, escaped
         if c == 92:  # backslash
             escaped = True
             if pos + 1 >= n:
                 return -1, escaped
-            e = buf[pos + 1]
+            e = _ld(buf, pos + 1)
             if e == 117:  # \uXXXX: CPython requires four hex digits
                 if pos + 5 >= n:
                     return -1, escaped
                 for j in range(2, 6):
-                    if not _is_hex(buf[pos + j]):
+                    if not _is_hex(_ld(buf, pos + j)):
                         return -1, escaped
                 pos += 6
             elif (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
@@ -301,31 +376,31 @@ def _skip_string(buf, pos, n):
 def _skip_number(buf, pos, n):
     """Position after a JSON number token starting at pos, or -1."""
     start = pos
-    if pos < n and buf[pos] == 45:
+    if pos < n and _ld(buf, pos) == 45:
         pos += 1
     if pos >= n:
         return -1
-    c = buf[pos]
+    c = _ld(buf, pos)
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
-        while pos < n and 48 <= buf[pos] <= 57:
+        while pos < n and 48 <= _ld(buf, pos) <= 57:
             pos += 1
     else:
         return -1
-    if pos < n and buf[pos] == 46:
+    if pos < n and _ld(buf, pos) == 46:
         pos += 1
-        if pos >= n or not (48 <= buf[pos] <= 57):
+        if pos >= n or not (48 <= _ld(buf, pos) <= 57):
             return -1
-        while pos < n and 48 <= buf[pos] <= 57:
+        while pos < n and 48 <= _ld(buf, pos) <= 57:
             pos += 1
-    if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+    if pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69):
         pos += 1
-        if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+        if pos < n and (_ld(buf, pos) == 43 or _ld(buf, pos) == 45):
             pos += 1
-        if pos >= n or not (48 <= buf[pos] <= 57):
+        if pos >= n or not (48 <= _ld(buf, pos) <= 57):
             return -1
-        while pos < n and 48 <= buf[pos] <= 57:
+        while pos < n and 48 <= _ld(buf, pos) <= 57:
             pos += 1
     if pos - start > _MAX_NUMBER_LEN:
         return -1
@@ -337,7 +412,7 @@ def _match_word(buf, pos, n, word):
     if pos + len(word) > n:
         return -1
     for j in range(len(word)):
-        if buf[pos + j] != word[j]:
+        if _ld(buf, pos + j) != word[j]:
             return -1
     return pos + len(word)
 
@@ -355,7 +430,7 @@ def _skip_value(buf, pos, n, stack):
         # Expect a value at pos.
         if pos >= n:
             return -1
-        c = buf[pos]
+        c = _ld(buf, pos)
         if c == 34:
             pos, _ = _skip_string(buf, pos + 1, n)
             if pos < 0:
@@ -365,7 +440,7 @@ def _skip_value(buf, pos, n, stack):
             if pos >= n:
                 return -1
             close = 125 if c == 123 else 93
-            if buf[pos] == close:
+            if _ld(buf, pos) == close:
                 pos += 1
             else:
                 if depth >= _MAX_DEPTH:
@@ -373,13 +448,13 @@ def _skip_value(buf, pos, n, stack):
                 stack[depth] = c
                 depth += 1
                 if c == 123:
-                    if buf[pos] != 34:
+                    if _ld(buf, pos) != 34:
                         return -1
                     pos, _ = _skip_string(buf, pos + 1, n)
                     if pos < 0:
                         return -1
                     pos = _skip_ws(buf, pos, n)
-                    if pos >= n or buf[pos] != 58:
+                    if pos >= n or _ld(buf, pos) != 58:
                         return -1
                     pos = _skip_ws(buf, pos + 1, n)
                 continue
@@ -404,18 +479,18 @@ def _skip_value(buf, pos, n, stack):
             pos = _skip_ws(buf, pos, n)
             if pos >= n:
                 return -1
-            c = buf[pos]
+            c = _ld(buf, pos)
             top = stack[depth - 1]
             if c == 44:  # ,
                 pos = _skip_ws(buf, pos + 1, n)
                 if top == 123:
-                    if pos >= n or buf[pos] != 34:
+                    if pos >= n or _ld(buf, pos) != 34:
                         return -1
                     pos, _ = _skip_string(buf, pos + 1, n)
                     if pos < 0:
                         return -1
                     pos = _skip_ws(buf, pos, n)
-                    if pos >= n or buf[pos] != 58:
+                    if pos >= n or _ld(buf, pos) != 58:
                         return -1
                     pos = _skip_ws(buf, pos + 1, n)
                 break
@@ -426,35 +501,79 @@ def _skip_value(buf, pos, n, stack):
                 return -1
 
 
-@jit
-def _parse_int(buf, pos, n):
+@jit(inline="always")
+def _eight_digits(d):
+    """The number written by 8 digit values, one per byte, first digit lowest.
+
+    The SWAR conversion of simdjson / fast_float (``parse_eight_digits``).
+    """
+    d = d * _U10 + (d >> _U8)
+    return (((d & _SWAR_MASK) * _SWAR_MUL1) + (((d >> _U16) & _SWAR_MASK) * _SWAR_MUL2)) >> _U32
+
+
+@jit(inline="always")
+def _digit_run(buf, pos, n, w, pow10_int):
+    """Read the digits at pos into ``w = w * 10**k + digits``, 8 bytes at a time.
+
+    Returns (end, w, k). ``w`` wraps modulo 2**64 past 19 digits; callers
+    check k.
+    """
+    k = 0
+    while pos + 8 <= n:
+        v = _ld64(buf, pos)
+        # Nonzero in a byte unless it is '0'..'9': high nibble 3, and no
+        # carry out of the nibble when adding 6. Carries only run upwards,
+        # past the first non-digit, so they never hide it.
+        bad = ((v & _HI_NIBBLES) ^ _ASCII_0) | (((v + _ASCII_6) & _HI_NIBBLES) ^ _ASCII_0)
+        if bad == _U0:
+            w = w * _E8 + _eight_digits(v - _ASCII_0)
+            pos += 8
+            k += 8
+            continue
+        j = np.int64(trailing_zeros(bad) >> _U3)
+        if j > 0:
+            # Shift the j digits to the top bytes; zeros below are leading zeros.
+            d = (v - _ASCII_0) << np.uint64(64 - 8 * j)
+            w = w * pow10_int[j] + _eight_digits(d)
+        return pos + j, w, k + j
+    while pos < n:
+        c = _ld(buf, pos)
+        if c < 48 or c > 57:
+            break
+        w = w * _U10 + np.uint64(c - 48)
+        pos += 1
+        k += 1
+    return pos, w, k
+
+
+@jit(inline="always")
+def _parse_int(buf, pos, n, pow10_int):
     """An integer id token -> (end, ok, value); json.loads would give an int.
 
     Declines tokens json.loads reads as floats (``1.0``, ``1e3``) and values
     outside int64.
     """
     neg = False
-    if pos < n and buf[pos] == 45:
+    if pos < n and _ld(buf, pos) == 45:
         neg = True
         pos += 1
     if pos >= n:
         return pos, False, 0
-    c = buf[pos]
+    c = _ld(buf, pos)
     mag = _U0
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
-        start = pos
-        while pos < n and 48 <= buf[pos] <= 57:
-            mag = mag * _U10 + np.uint64(buf[pos] - 48)
-            pos += 1
-        if pos - start > 19:  # 19 digits still fit a uint64 without wrapping
+        pos, mag, k = _digit_run(buf, pos, n, _U0, pow10_int)
+        if k > 19:  # 19 digits still fit a uint64 without wrapping
             return pos, False, 0
     else:
         return pos, False, 0
-    if pos < n and (buf[pos] == 46 or buf[pos] == 101 or buf[pos] == 69):
-        return pos, False, 0
-    limit = np.uint64(0x8000000000000000) if neg else np.uint64(0x7FFFFFFFFFFFFFFF)
+    if pos < n:
+        c = _ld(buf, pos)
+        if c == 46 or c == 101 or c == 69:
+            return pos, False, 0
+    limit = _SIGN if neg else _SIGN - _U1
     if mag > limit:
         return pos, False, 0
     if neg and mag != _U0:
@@ -462,15 +581,39 @@ def _parse_int(buf, pos, n):
     return pos, True, np.int64(mag)
 
 
+@jit(inline="always")
+def _to_double(w, q, neg, tables):
+    """Correctly rounded ``(-1)**neg * w * 10**q`` -> (decided, value).
+
+    ``w`` is exact (at most 19 digits) and nonzero.
+    """
+    pow_hi, pow_lo, pow_e2, pow_exact, exact, _ = tables
+    if w <= _TWO53 and -22 <= q <= 22:
+        # Clinger: one IEEE operation on two exactly held values.
+        f = np.float64(w)
+        if q >= 0:
+            f = f * exact[q]
+        else:
+            f = f / exact[-q]
+        return True, -f if neg else f
+    if q < POW10_MIN or q > POW10_MAX:
+        return False, 0.0
+    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact)
+    return ok, _f64_from_bits(bits)
+
+
 @jit
-def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
+def _parse_number_bytes(buf, pos, n, tables):
     """A number token -> (end, status, value) with status 0 ok, 1 bad, 2 undecided.
 
+    The byte-at-a-time reader, for every form: exponents, leading zeros
+    after the point, more than 19 significant digits.
     ``value`` equals ``float(token)`` for a float token and ``float(int(token))``
     for an integer token (so ``-0`` is ``+0.0``, as json.loads + numpy give).
     """
+    start = pos
     neg = False
-    if pos < n and buf[pos] == 45:
+    if pos < n and _ld(buf, pos) == 45:
         neg = True
         pos += 1
     if pos >= n:
@@ -479,12 +622,12 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
     nd = 0  # significant digits seen
     q = 0
     is_int = True
-    c = buf[pos]
+    c = _ld(buf, pos)
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
         while pos < n:
-            c = buf[pos]
+            c = _ld(buf, pos)
             if c < 48 or c > 57:
                 break
             w = w * _U10 + np.uint64(c - 48)
@@ -492,12 +635,12 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
             pos += 1
     else:
         return pos, 1, 0.0
-    if pos < n and buf[pos] == 46:
+    if pos < n and _ld(buf, pos) == 46:
         is_int = False
         pos += 1
         frac_start = pos
         while pos < n:
-            c = buf[pos]
+            c = _ld(buf, pos)
             if c < 48 or c > 57:
                 break
             if nd == 0 and c == 48:  # leading zeros of 0.00x are not significant
@@ -509,17 +652,17 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
             pos += 1
         if pos == frac_start:
             return pos, 1, 0.0
-    if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+    if pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69):
         is_int = False
         pos += 1
         eneg = False
-        if pos < n and (buf[pos] == 43 or buf[pos] == 45):
-            eneg = buf[pos] == 45
+        if pos < n and (_ld(buf, pos) == 43 or _ld(buf, pos) == 45):
+            eneg = _ld(buf, pos) == 45
             pos += 1
         exp_start = pos
         ev = 0
         while pos < n:
-            c = buf[pos]
+            c = _ld(buf, pos)
             if c < 48 or c > 57:
                 break
             if ev < 100000000:
@@ -528,25 +671,59 @@ def _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact):
         if pos == exp_start:
             return pos, 1, 0.0
         q += -ev if eneg else ev
+    if pos - start > _MAX_NUMBER_LEN:
+        return pos, 1, 0.0
     if nd == 0:  # all digits zero (w may also be 0 after wrapping: check nd)
         if neg and not is_int:
             return pos, 0, -0.0
         return pos, 0, 0.0
     if nd > 19:
         return pos, 2, 0.0
-    if w <= _TWO53 and -22 <= q <= 22:
-        f = np.float64(w)
-        if q >= 0:
-            f = f * exact[q]
-        else:
-            f = f / exact[-q]
-        return pos, 0, -f if neg else f
-    if q < POW10_MIN or q > POW10_MAX:
-        return pos, 2, 0.0
-    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact)
-    if not ok:
-        return pos, 2, 0.0
-    return pos, 0, np.uint64(bits).view(np.float64)
+    ok, f = _to_double(w, q, neg, tables)
+    return pos, 0 if ok else 2, f
+
+
+@jit(inline="always")
+def _parse_number(buf, pos, n, tables):
+    """Like :func:`_parse_number_bytes`, reading digits 8 bytes at a time.
+
+    Handles the common forms (``-12``, ``0.25``, ``207.22605895996094``) and
+    hands anything else (an exponent, more than 19 digits) to the byte reader.
+    """
+    pow10_int = tables[5]
+    start = pos
+    neg = False
+    if pos < n and _ld(buf, pos) == 45:
+        neg = True
+        pos += 1
+    if pos >= n:
+        return pos, 1, 0.0
+    c = _ld(buf, pos)
+    w = _U0
+    digits = 0
+    if c == 48:
+        pos += 1
+    elif 49 <= c <= 57:
+        pos, w, digits = _digit_run(buf, pos, n, _U0, pow10_int)
+    else:
+        return pos, 1, 0.0
+    q = 0
+    is_int = True
+    if pos < n and _ld(buf, pos) == 46:
+        is_int = False
+        pos, w, k = _digit_run(buf, pos + 1, n, w, pow10_int)
+        if k == 0:
+            return pos, 1, 0.0
+        digits += k
+        q = -k
+    if digits > 19 or (pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69)):
+        return _parse_number_bytes(buf, start, n, tables)
+    if w == _U0:  # exact: at most 19 digits
+        if neg and not is_int:
+            return pos, 0, -0.0
+        return pos, 0, 0.0
+    ok, f = _to_double(w, q, neg, tables)
+    return pos, 0 if ok else 2, f
 
 
 @jit
@@ -554,180 +731,196 @@ def _key_field(buf, ks, ke):
     """Field bit of the key bytes buf[ks:ke], or 0 for any other key."""
     klen = ke - ks
     if klen == 4:
-        if buf[ks] == 98 and buf[ks + 1] == 98 and buf[ks + 2] == 111 and buf[ks + 3] == 120:
+        if (_ld(buf, ks) == 98 and _ld(buf, ks + 1) == 98 and _ld(buf, ks + 2) == 111
+                and _ld(buf, ks + 3) == 120):
             return _F_BOX
     elif klen == 5:
-        if (buf[ks] == 115 and buf[ks + 1] == 99 and buf[ks + 2] == 111 and buf[ks + 3] == 114
-                and buf[ks + 4] == 101):
+        if (_ld(buf, ks) == 115 and _ld(buf, ks + 1) == 99 and _ld(buf, ks + 2) == 111
+                and _ld(buf, ks + 3) == 114 and _ld(buf, ks + 4) == 101):
             return _F_SCORE
     elif klen == 8:
-        if (buf[ks] == 105 and buf[ks + 1] == 109 and buf[ks + 2] == 97 and buf[ks + 3] == 103
-                and buf[ks + 4] == 101 and buf[ks + 5] == 95 and buf[ks + 6] == 105
-                and buf[ks + 7] == 100):
+        if (_ld(buf, ks) == 105 and _ld(buf, ks + 1) == 109 and _ld(buf, ks + 2) == 97
+                and _ld(buf, ks + 3) == 103 and _ld(buf, ks + 4) == 101
+                and _ld(buf, ks + 5) == 95 and _ld(buf, ks + 6) == 105
+                and _ld(buf, ks + 7) == 100):
             return _F_IMG
     elif klen == 11:
-        if (buf[ks] == 99 and buf[ks + 1] == 97 and buf[ks + 2] == 116 and buf[ks + 3] == 101
-                and buf[ks + 4] == 103 and buf[ks + 5] == 111 and buf[ks + 6] == 114
-                and buf[ks + 7] == 121 and buf[ks + 8] == 95 and buf[ks + 9] == 105
-                and buf[ks + 10] == 100):
+        if (_ld(buf, ks) == 99 and _ld(buf, ks + 1) == 97 and _ld(buf, ks + 2) == 116
+                and _ld(buf, ks + 3) == 101 and _ld(buf, ks + 4) == 103
+                and _ld(buf, ks + 5) == 111 and _ld(buf, ks + 6) == 114
+                and _ld(buf, ks + 7) == 121 and _ld(buf, ks + 8) == 95
+                and _ld(buf, ks + 9) == 105 and _ld(buf, ks + 10) == 100):
             return _F_CAT
     return 0
 
 
+@jit(inline="always")
+def _read_key(buf, ks, n):
+    """Read the key whose first byte is at ks -> (end after quote, field, ok).
+
+    The four keys are recognised with one or two 8-byte compares, closing
+    quote included; any other key is read (and validated) byte by byte.
+    ``ok`` is False for a malformed key or one written with escapes.
+    """
+    if ks + 16 <= n:
+        v = _ld64(buf, ks)
+        if v == _KEY_IMAGE_ID and _ld(buf, ks + 8) == 34:
+            return ks + 9, _F_IMG, True
+        if v == _KEY_CATEGORY and (_ld64(buf, ks + 8) & _M32) == _KEY_ID_QUOTE:
+            return ks + 12, _F_CAT, True
+        if (v & _M40) == _KEY_BBOX:
+            return ks + 5, _F_BOX, True
+        if (v & _M48) == _KEY_SCORE:
+            return ks + 6, _F_SCORE, True
+    end, escaped = _skip_string(buf, ks, n)
+    if end < 0 or escaped:
+        return end, 0, False
+    return end, _key_field(buf, ks, end - 1), True
+
+
 @jit
-def scan_results_kernel(buf, cap, fb_cap, pow_hi, pow_lo, pow_e2, pow_exact, exact):
-    """Scan a results file's bytes into columns.
+def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
+                        fb_slot, fb_start, fb_end):
+    """Scan a results file's bytes into caller-allocated columns.
 
     Parameters
     ----------
     buf : uint8 (L,)
         The file's bytes.
-    cap : int
-        Capacity of the output columns (an upper bound on the record count).
-    fb_cap : int
-        Capacity of the undecided-number list.
-    pow_hi, pow_lo, pow_e2, pow_exact, exact
+    tables : tuple
         From :func:`power_tables`.
+    image_id, category_id : int64 (cap,)
+        Filled for the first ``count`` records; ``cap`` must bound the record
+        count (the kernel rejects a file with more).
+    bbox : float64 (cap, 4)
+        ``[x, y, w, h]`` per record.
+    score : float64 (cap,)
+    fb_slot, fb_start, fb_end : int64 (fb_cap,)
+        Undecided numbers: where each goes (``i < 4 * cap`` is ``bbox.flat[i]``,
+        otherwise ``score[i - 4 * cap]``) and its byte span, for
+        ``float(bytes)`` in the caller.
 
     Returns
     -------
     status : int
         ``OK``, ``REJECT`` (not sure; use the full parser) or ``FALLBACK_FULL``
-        (rerun with a larger ``fb_cap``).
+        (rerun with longer ``fb_*`` arrays).
     count : int
         Number of records.
     n_fb : int
         Number of undecided numbers.
-    image_id, category_id : int64 (cap,)
-    bbox : float64 (cap * 4,)
-        Row-major ``[x, y, w, h]`` per record.
-    score : float64 (cap,)
-    fb_slot : int64 (fb_cap,)
-        Where each undecided number goes: ``i < 4 * cap`` is ``bbox[i]``,
-        otherwise ``score[i - 4 * cap]``.
-    fb_start, fb_end : int64 (fb_cap,)
-        Its byte span, for ``float(bytes)`` in the caller.
     """
     n = buf.shape[0]
-    image_id = np.empty(cap, np.int64)
-    category_id = np.empty(cap, np.int64)
-    bbox = np.empty(cap * 4, np.float64)
-    score = np.empty(cap, np.float64)
-    fb_slot = np.empty(fb_cap, np.int64)
-    fb_start = np.empty(fb_cap, np.int64)
-    fb_end = np.empty(fb_cap, np.int64)
+    cap = score.shape[0]
+    fb_cap = fb_slot.shape[0]
+    pow10_int = tables[5]
     stack = np.empty(_MAX_DEPTH, np.uint8)
     count = 0
     n_fb = 0
-    out = (image_id, category_id, bbox, score, fb_slot, fb_start, fb_end)
 
     pos = 0
-    if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
+    if n >= 3 and _ld(buf, 0) == 0xEF and _ld(buf, 1) == 0xBB and _ld(buf, 2) == 0xBF:
         pos = 3  # json.loads(bytes) decodes with utf-8-sig
     pos = _skip_ws(buf, pos, n)
-    if pos >= n or buf[pos] != 91:
-        return (REJECT, 0, 0) + out
+    if pos >= n or _ld(buf, pos) != 91:
+        return REJECT, 0, 0
     pos = _skip_ws(buf, pos + 1, n)
-    if pos < n and buf[pos] == 93:
+    if pos < n and _ld(buf, pos) == 93:
         pos = _skip_ws(buf, pos + 1, n)
-        return (OK if pos == n else REJECT, 0, 0) + out
+        return (OK if pos == n else REJECT), 0, 0
 
     while True:
         # One record.
-        if pos >= n or buf[pos] != 123 or count >= cap:
-            return (REJECT, count, n_fb) + out
+        if pos >= n or _ld(buf, pos) != 123 or count >= cap:
+            return REJECT, count, n_fb
         seen = 0
         pos = _skip_ws(buf, pos + 1, n)
-        if pos < n and buf[pos] == 125:
-            return (REJECT, count, n_fb) + out  # {} lacks the fields
         while True:
-            if pos >= n or buf[pos] != 34:
-                return (REJECT, count, n_fb) + out
-            ks = pos + 1
-            pos, escaped = _skip_string(buf, ks, n)
-            if pos < 0 or escaped:
-                return (REJECT, count, n_fb) + out
-            field = _key_field(buf, ks, pos - 1)
+            if pos >= n or _ld(buf, pos) != 34:
+                return REJECT, count, n_fb  # also {}: it lacks the fields
+            pos, field, ok = _read_key(buf, pos + 1, n)
+            if not ok:
+                return REJECT, count, n_fb
             pos = _skip_ws(buf, pos, n)
-            if pos >= n or buf[pos] != 58:
-                return (REJECT, count, n_fb) + out
+            if pos >= n or _ld(buf, pos) != 58:
+                return REJECT, count, n_fb
             pos = _skip_ws(buf, pos + 1, n)
             if pos >= n:
-                return (REJECT, count, n_fb) + out
+                return REJECT, count, n_fb
             if field == 0:
                 pos = _skip_value(buf, pos, n, stack)
                 if pos < 0:
-                    return (REJECT, count, n_fb) + out
+                    return REJECT, count, n_fb
             else:
                 if seen & field:
-                    return (REJECT, count, n_fb) + out  # duplicate key
+                    return REJECT, count, n_fb  # duplicate key
                 seen |= field
                 if field == _F_IMG or field == _F_CAT:
-                    pos, ok, v = _parse_int(buf, pos, n)
+                    pos, ok, v = _parse_int(buf, pos, n, pow10_int)
                     if not ok:
-                        return (REJECT, count, n_fb) + out
+                        return REJECT, count, n_fb
                     if field == _F_IMG:
                         image_id[count] = v
                     else:
                         category_id[count] = v
                 elif field == _F_SCORE:
                     start = pos
-                    pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact)
+                    pos, st, f = _parse_number(buf, pos, n, tables)
                     if st == 1:
-                        return (REJECT, count, n_fb) + out
+                        return REJECT, count, n_fb
                     score[count] = f
                     if st == 2:
                         if n_fb >= fb_cap:
-                            return (FALLBACK_FULL, count, n_fb) + out
+                            return FALLBACK_FULL, count, n_fb
                         fb_slot[n_fb] = 4 * cap + count
                         fb_start[n_fb] = start
                         fb_end[n_fb] = pos
                         n_fb += 1
                 else:
-                    if buf[pos] != 91:
-                        return (REJECT, count, n_fb) + out
+                    if _ld(buf, pos) != 91:
+                        return REJECT, count, n_fb
                     for k in range(4):
                         pos = _skip_ws(buf, pos + 1, n)
                         start = pos
-                        pos, st, f = _parse_float(buf, pos, n, pow_hi, pow_lo, pow_e2, pow_exact, exact)
+                        pos, st, f = _parse_number(buf, pos, n, tables)
                         if st == 1:
-                            return (REJECT, count, n_fb) + out
+                            return REJECT, count, n_fb
                         if k >= 2 and f < 0.0:
-                            return (REJECT, count, n_fb) + out  # negative width/height
-                        bbox[4 * count + k] = f
+                            return REJECT, count, n_fb  # negative width/height
+                        bbox[count, k] = f
                         if st == 2:
                             if n_fb >= fb_cap:
-                                return (FALLBACK_FULL, count, n_fb) + out
+                                return FALLBACK_FULL, count, n_fb
                             fb_slot[n_fb] = 4 * count + k
                             fb_start[n_fb] = start
                             fb_end[n_fb] = pos
                             n_fb += 1
                         pos = _skip_ws(buf, pos, n)
-                        if pos >= n or buf[pos] != (93 if k == 3 else 44):
-                            return (REJECT, count, n_fb) + out
+                        if pos >= n or _ld(buf, pos) != (93 if k == 3 else 44):
+                            return REJECT, count, n_fb
                     pos += 1
             pos = _skip_ws(buf, pos, n)
             if pos >= n:
-                return (REJECT, count, n_fb) + out
-            c = buf[pos]
+                return REJECT, count, n_fb
+            c = _ld(buf, pos)
             if c == 44:
                 pos = _skip_ws(buf, pos + 1, n)
             elif c == 125:
                 pos += 1
                 break
             else:
-                return (REJECT, count, n_fb) + out
+                return REJECT, count, n_fb
         if seen != _F_ALL:
-            return (REJECT, count, n_fb) + out
+            return REJECT, count, n_fb
         count += 1
         pos = _skip_ws(buf, pos, n)
         if pos >= n:
-            return (REJECT, count, n_fb) + out
-        c = buf[pos]
+            return REJECT, count, n_fb
+        c = _ld(buf, pos)
         if c == 44:
             pos = _skip_ws(buf, pos + 1, n)
         elif c == 93:
             pos = _skip_ws(buf, pos + 1, n)
-            return (OK if pos == n else REJECT, count, n_fb) + out
+            return (OK if pos == n else REJECT), count, n_fb
         else:
-            return (REJECT, count, n_fb) + out
+            return REJECT, count, n_fb
