@@ -93,36 +93,52 @@ _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
 
 
 @intrinsic
-def _ld(typingctx, arr, idx):
-    """``arr[idx]`` for a byte array, without numba's negative-index wraparound.
+def _address(typingctx, arr):
+    """The address of an array's data, as an int64.
 
-    Callers keep ``0 <= idx < len(arr)``; the plain load lets LLVM keep the
-    tokenizer loops tight.
+    The helpers below take addresses rather than arrays: numba reference
+    counts every array passed to a function, with atomic operations that
+    cost more than the tokenizer's work on a byte. The kernel's array
+    arguments keep the memory alive while it runs.
     """
-    sig = types.uint8(arr, idx)
+    sig = types.int64(arr)
 
     def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
-        return builder.load(builder.gep(ary.data, [args[1]], inbounds=True))
+        return builder.ptrtoint(ary.data, ir.IntType(64))
 
     return sig, codegen
 
 
-@intrinsic
-def _ld64(typingctx, arr, idx):
-    """Bytes ``arr[idx:idx + 8]`` as one little-endian uint64 (unaligned load).
+def _loader(llvm_type: ir.Type, numba_type: types.Type, unaligned: bool, what: str):
+    @intrinsic
+    def load(typingctx, addr, idx):
+        sig = numba_type(addr, idx)
 
-    Callers keep ``idx + 8 <= len(arr)``; the wrapper only runs the kernel on
-    little-endian machines.
-    """
-    sig = types.uint64(arr, idx)
+        def codegen(context, builder, signature, args):
+            if unaligned:  # idx counts bytes
+                base = builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+                ptr = builder.gep(base, [args[1]], inbounds=True)
+                ptr = builder.bitcast(ptr, llvm_type.as_pointer())
+                return builder.load(ptr, align=1)
+            base = builder.inttoptr(args[0], llvm_type.as_pointer())
+            return builder.load(builder.gep(base, [args[1]], inbounds=True))
 
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = builder.gep(ary.data, [args[1]], inbounds=True)
-        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+        return sig, codegen
 
-    return sig, codegen
+    load.__doc__ = what
+    return load
+
+
+# Callers keep every index in bounds; there is no wraparound or bounds check.
+_ld = _loader(ir.IntType(8), types.uint8, False, "Byte ``idx`` at ``addr``.")
+_ld64 = _loader(
+    ir.IntType(64), types.uint64, True,
+    "Bytes ``idx .. idx + 7`` at ``addr`` as one little-endian uint64 (unaligned).",
+)
+_ld_u64 = _loader(ir.IntType(64), types.uint64, False, "Element ``idx`` of a uint64 array.")
+_ld_i64 = _loader(ir.IntType(64), types.int64, False, "Element ``idx`` of an int64 array.")
+_ld_f64 = _loader(ir.DoubleType(), types.float64, False, "Element ``idx`` of a float64 array.")
 
 
 @intrinsic
@@ -148,7 +164,7 @@ def power_tables() -> tuple[np.ndarray, ...]:
         is what the Eisel-Lemire error bound assumes.
     pow_e2 : int64 (same,)
         ``floor(log2(10**q))``.
-    pow_exact : bool (same,)
+    pow_exact : uint8 (same,)
         Whether the 128 bits hold ``10**q`` exactly (``0 <= q <= 55``).
     exact : float64 (23,)
         ``1e0 .. 1e22``, the powers of ten a double holds exactly.
@@ -159,7 +175,7 @@ def power_tables() -> tuple[np.ndarray, ...]:
     hi = np.empty(count, np.uint64)
     lo = np.empty(count, np.uint64)
     e2 = np.empty(count, np.int64)
-    is_exact = np.zeros(count, np.bool_)
+    is_exact = np.zeros(count, np.uint8)
     mask = (1 << 64) - 1
     for i, q in enumerate(range(POW10_MIN, POW10_MAX + 1)):
         if q >= 0:
@@ -219,7 +235,7 @@ def _round_top(hi, rest_nonzero, exp_base):
 
 
 @jit(inline="always")
-def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
+def _eisel_lemire(w, q, neg, t):
     """Correctly rounded ``w * 10**q`` as float64 bits, or ok=False.
 
     Eisel-Lemire as in Go's ``strconv.eiselLemire64``, with its decision
@@ -231,15 +247,16 @@ def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
     subnormal or overflowing results, it declines. (Go's test declines every
     exactly representable float32 value written with 17 digits and a
     negative exponent, which is most of a detectron2 results file.)
-    Requires ``w != 0`` and ``POW10_MIN <= q <= POW10_MAX``.
+    Requires ``w != 0`` and ``POW10_MIN <= q <= POW10_MAX``; ``t`` holds the
+    addresses of :func:`power_tables`' arrays.
     """
     idx = q - POW10_MIN
     clz = leading_zeros(w)
     m = w << np.uint64(clz)
-    exp_base = pow_e2[idx] + (64 + 1023 - 1) - np.int64(clz)
-    t_hi = pow_hi[idx]
-    t_lo = pow_lo[idx]
-    exact = pow_exact[idx]
+    exp_base = _ld_i64(t[2], idx) + (64 + 1023 - 1) - np.int64(clz)
+    t_hi = _ld_u64(t[0], idx)
+    t_lo = _ld_u64(t[1], idx)
+    exact = _ld(t[3], idx) != 0
 
     # Level 1: value / 2**64 lies in [x, x + m) with x = m * t_hi (128 bits).
     x_hi, x_lo = _mul64(m, t_hi)
@@ -284,9 +301,9 @@ def _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact):
 
 
 @jit(inline="always")
-def _skip_ws(buf, pos, n):
+def _skip_ws(src, pos, n):
     while pos < n:
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c == 32 or c == 10 or c == 13 or c == 9:
             pos += 1
         else:
@@ -300,13 +317,13 @@ def _is_hex(c):
 
 
 @jit
-def _skip_utf8(buf, pos, n):
+def _skip_utf8(src, pos, n):
     """Position after one valid UTF-8 sequence whose lead byte is at pos, or -1.
 
     Accepts exactly what CPython's strict UTF-8 decoder accepts (no overlong
     forms, no encoded surrogates, nothing above U+10FFFF).
     """
-    c = _ld(buf, pos)
+    c = _ld(src, pos)
     if 0xC2 <= c <= 0xDF:
         k = 1
         lo = 0x80
@@ -323,37 +340,37 @@ def _skip_utf8(buf, pos, n):
         return -1
     if pos + k >= n:
         return -1
-    c1 = _ld(buf, pos + 1)
+    c1 = _ld(src, pos + 1)
     if c1 < lo or c1 > hi:
         return -1
     for j in range(2, k + 1):
-        cj = _ld(buf, pos + j)
+        cj = _ld(src, pos + j)
         if cj < 0x80 or cj > 0xBF:
             return -1
     return pos + k + 1
 
 
 @jit
-def _skip_string(buf, pos, n):
+def _skip_string(src, pos, n):
     """Position after a string whose opening quote is at pos - 1, or -1.
 
     Also reports whether it held an escape: (end, escaped).
     """
     escaped = False
     while pos < n:
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c == 34:  # "
             return pos + 1, escaped
         if c == 92:  # backslash
             escaped = True
             if pos + 1 >= n:
                 return -1, escaped
-            e = _ld(buf, pos + 1)
+            e = _ld(src, pos + 1)
             if e == 117:  # \uXXXX: CPython requires four hex digits
                 if pos + 5 >= n:
                     return -1, escaped
                 for j in range(2, 6):
-                    if not _is_hex(_ld(buf, pos + j)):
+                    if not _is_hex(_ld(src, pos + j)):
                         return -1, escaped
                 pos += 6
             elif (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
@@ -364,7 +381,7 @@ def _skip_string(buf, pos, n):
         elif c < 32:  # json.loads is strict about control characters
             return -1, escaped
         elif c >= 128:
-            pos = _skip_utf8(buf, pos, n)
+            pos = _skip_utf8(src, pos, n)
             if pos < 0:
                 return -1, escaped
         else:
@@ -373,34 +390,34 @@ def _skip_string(buf, pos, n):
 
 
 @jit
-def _skip_number(buf, pos, n):
+def _skip_number(src, pos, n):
     """Position after a JSON number token starting at pos, or -1."""
     start = pos
-    if pos < n and _ld(buf, pos) == 45:
+    if pos < n and _ld(src, pos) == 45:
         pos += 1
     if pos >= n:
         return -1
-    c = _ld(buf, pos)
+    c = _ld(src, pos)
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
-        while pos < n and 48 <= _ld(buf, pos) <= 57:
+        while pos < n and 48 <= _ld(src, pos) <= 57:
             pos += 1
     else:
         return -1
-    if pos < n and _ld(buf, pos) == 46:
+    if pos < n and _ld(src, pos) == 46:
         pos += 1
-        if pos >= n or not (48 <= _ld(buf, pos) <= 57):
+        if pos >= n or not (48 <= _ld(src, pos) <= 57):
             return -1
-        while pos < n and 48 <= _ld(buf, pos) <= 57:
+        while pos < n and 48 <= _ld(src, pos) <= 57:
             pos += 1
-    if pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69):
+    if pos < n and (_ld(src, pos) == 101 or _ld(src, pos) == 69):
         pos += 1
-        if pos < n and (_ld(buf, pos) == 43 or _ld(buf, pos) == 45):
+        if pos < n and (_ld(src, pos) == 43 or _ld(src, pos) == 45):
             pos += 1
-        if pos >= n or not (48 <= _ld(buf, pos) <= 57):
+        if pos >= n or not (48 <= _ld(src, pos) <= 57):
             return -1
-        while pos < n and 48 <= _ld(buf, pos) <= 57:
+        while pos < n and 48 <= _ld(src, pos) <= 57:
             pos += 1
     if pos - start > _MAX_NUMBER_LEN:
         return -1
@@ -408,17 +425,17 @@ def _skip_number(buf, pos, n):
 
 
 @jit
-def _match_word(buf, pos, n, word):
+def _match_word(src, pos, n, word):
     if pos + len(word) > n:
         return -1
     for j in range(len(word)):
-        if _ld(buf, pos + j) != word[j]:
+        if _ld(src, pos + j) != word[j]:
             return -1
     return pos + len(word)
 
 
 @jit
-def _skip_value(buf, pos, n, stack):
+def _skip_value(src, pos, n, stack):
     """Position after any JSON value starting at pos (no whitespace), or -1.
 
     Validates the grammar fully (an extra key's value must be valid for
@@ -430,17 +447,17 @@ def _skip_value(buf, pos, n, stack):
         # Expect a value at pos.
         if pos >= n:
             return -1
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c == 34:
-            pos, _ = _skip_string(buf, pos + 1, n)
+            pos, _ = _skip_string(src, pos + 1, n)
             if pos < 0:
                 return -1
         elif c == 123 or c == 91:  # { or [
-            pos = _skip_ws(buf, pos + 1, n)
+            pos = _skip_ws(src, pos + 1, n)
             if pos >= n:
                 return -1
             close = 125 if c == 123 else 93
-            if _ld(buf, pos) == close:
+            if _ld(src, pos) == close:
                 pos += 1
             else:
                 if depth >= _MAX_DEPTH:
@@ -448,26 +465,26 @@ def _skip_value(buf, pos, n, stack):
                 stack[depth] = c
                 depth += 1
                 if c == 123:
-                    if _ld(buf, pos) != 34:
+                    if _ld(src, pos) != 34:
                         return -1
-                    pos, _ = _skip_string(buf, pos + 1, n)
+                    pos, _ = _skip_string(src, pos + 1, n)
                     if pos < 0:
                         return -1
-                    pos = _skip_ws(buf, pos, n)
-                    if pos >= n or _ld(buf, pos) != 58:
+                    pos = _skip_ws(src, pos, n)
+                    if pos >= n or _ld(src, pos) != 58:
                         return -1
-                    pos = _skip_ws(buf, pos + 1, n)
+                    pos = _skip_ws(src, pos + 1, n)
                 continue
         elif c == 45 or 48 <= c <= 57:
-            pos = _skip_number(buf, pos, n)
+            pos = _skip_number(src, pos, n)
             if pos < 0:
                 return -1
         elif c == 116:
-            pos = _match_word(buf, pos, n, (116, 114, 117, 101))
+            pos = _match_word(src, pos, n, (116, 114, 117, 101))
         elif c == 102:
-            pos = _match_word(buf, pos, n, (102, 97, 108, 115, 101))
+            pos = _match_word(src, pos, n, (102, 97, 108, 115, 101))
         elif c == 110:
-            pos = _match_word(buf, pos, n, (110, 117, 108, 108))
+            pos = _match_word(src, pos, n, (110, 117, 108, 108))
         else:
             return -1
         if pos < 0:
@@ -476,23 +493,23 @@ def _skip_value(buf, pos, n, stack):
         while True:
             if depth == 0:
                 return pos
-            pos = _skip_ws(buf, pos, n)
+            pos = _skip_ws(src, pos, n)
             if pos >= n:
                 return -1
-            c = _ld(buf, pos)
+            c = _ld(src, pos)
             top = stack[depth - 1]
             if c == 44:  # ,
-                pos = _skip_ws(buf, pos + 1, n)
+                pos = _skip_ws(src, pos + 1, n)
                 if top == 123:
-                    if pos >= n or _ld(buf, pos) != 34:
+                    if pos >= n or _ld(src, pos) != 34:
                         return -1
-                    pos, _ = _skip_string(buf, pos + 1, n)
+                    pos, _ = _skip_string(src, pos + 1, n)
                     if pos < 0:
                         return -1
-                    pos = _skip_ws(buf, pos, n)
-                    if pos >= n or _ld(buf, pos) != 58:
+                    pos = _skip_ws(src, pos, n)
+                    if pos >= n or _ld(src, pos) != 58:
                         return -1
-                    pos = _skip_ws(buf, pos + 1, n)
+                    pos = _skip_ws(src, pos + 1, n)
                 break
             if (top == 123 and c == 125) or (top == 91 and c == 93):
                 pos += 1
@@ -512,7 +529,7 @@ def _eight_digits(d):
 
 
 @jit(inline="always")
-def _digit_run(buf, pos, n, w, pow10_int):
+def _digit_run(src, pos, n, w, pow10_int):
     """Read the digits at pos into ``w = w * 10**k + digits``, 8 bytes at a time.
 
     Returns (end, w, k). ``w`` wraps modulo 2**64 past 19 digits; callers
@@ -520,7 +537,7 @@ def _digit_run(buf, pos, n, w, pow10_int):
     """
     k = 0
     while pos + 8 <= n:
-        v = _ld64(buf, pos)
+        v = _ld64(src, pos)
         # Nonzero in a byte unless it is '0'..'9': high nibble 3, and no
         # carry out of the nibble when adding 6. Carries only run upwards,
         # past the first non-digit, so they never hide it.
@@ -534,10 +551,10 @@ def _digit_run(buf, pos, n, w, pow10_int):
         if j > 0:
             # Shift the j digits to the top bytes; zeros below are leading zeros.
             d = (v - _ASCII_0) << np.uint64(64 - 8 * j)
-            w = w * pow10_int[j] + _eight_digits(d)
+            w = w * _ld_u64(pow10_int, j) + _eight_digits(d)
         return pos + j, w, k + j
     while pos < n:
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c < 48 or c > 57:
             break
         w = w * _U10 + np.uint64(c - 48)
@@ -547,30 +564,30 @@ def _digit_run(buf, pos, n, w, pow10_int):
 
 
 @jit(inline="always")
-def _parse_int(buf, pos, n, pow10_int):
+def _parse_int(src, pos, n, pow10_int):
     """An integer id token -> (end, ok, value); json.loads would give an int.
 
     Declines tokens json.loads reads as floats (``1.0``, ``1e3``) and values
     outside int64.
     """
     neg = False
-    if pos < n and _ld(buf, pos) == 45:
+    if pos < n and _ld(src, pos) == 45:
         neg = True
         pos += 1
     if pos >= n:
         return pos, False, 0
-    c = _ld(buf, pos)
+    c = _ld(src, pos)
     mag = _U0
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
-        pos, mag, k = _digit_run(buf, pos, n, _U0, pow10_int)
+        pos, mag, k = _digit_run(src, pos, n, _U0, pow10_int)
         if k > 19:  # 19 digits still fit a uint64 without wrapping
             return pos, False, 0
     else:
         return pos, False, 0
     if pos < n:
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c == 46 or c == 101 or c == 69:
             return pos, False, 0
     limit = _SIGN if neg else _SIGN - _U1
@@ -582,28 +599,27 @@ def _parse_int(buf, pos, n, pow10_int):
 
 
 @jit(inline="always")
-def _to_double(w, q, neg, tables):
+def _to_double(w, q, neg, t):
     """Correctly rounded ``(-1)**neg * w * 10**q`` -> (decided, value).
 
     ``w`` is exact (at most 19 digits) and nonzero.
     """
-    pow_hi, pow_lo, pow_e2, pow_exact, exact, _ = tables
     if w <= _TWO53 and -22 <= q <= 22:
         # Clinger: one IEEE operation on two exactly held values.
         f = np.float64(w)
         if q >= 0:
-            f = f * exact[q]
+            f = f * _ld_f64(t[4], q)
         else:
-            f = f / exact[-q]
+            f = f / _ld_f64(t[4], -q)
         return True, -f if neg else f
     if q < POW10_MIN or q > POW10_MAX:
         return False, 0.0
-    ok, bits = _eisel_lemire(w, q, neg, pow_hi, pow_lo, pow_e2, pow_exact)
+    ok, bits = _eisel_lemire(w, q, neg, t)
     return ok, _f64_from_bits(bits)
 
 
 @jit
-def _parse_number_bytes(buf, pos, n, tables):
+def _parse_number_bytes(src, pos, n, t):
     """A number token -> (end, status, value) with status 0 ok, 1 bad, 2 undecided.
 
     The byte-at-a-time reader, for every form: exponents, leading zeros
@@ -613,7 +629,7 @@ def _parse_number_bytes(buf, pos, n, tables):
     """
     start = pos
     neg = False
-    if pos < n and _ld(buf, pos) == 45:
+    if pos < n and _ld(src, pos) == 45:
         neg = True
         pos += 1
     if pos >= n:
@@ -622,12 +638,12 @@ def _parse_number_bytes(buf, pos, n, tables):
     nd = 0  # significant digits seen
     q = 0
     is_int = True
-    c = _ld(buf, pos)
+    c = _ld(src, pos)
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
         while pos < n:
-            c = _ld(buf, pos)
+            c = _ld(src, pos)
             if c < 48 or c > 57:
                 break
             w = w * _U10 + np.uint64(c - 48)
@@ -635,12 +651,12 @@ def _parse_number_bytes(buf, pos, n, tables):
             pos += 1
     else:
         return pos, 1, 0.0
-    if pos < n and _ld(buf, pos) == 46:
+    if pos < n and _ld(src, pos) == 46:
         is_int = False
         pos += 1
         frac_start = pos
         while pos < n:
-            c = _ld(buf, pos)
+            c = _ld(src, pos)
             if c < 48 or c > 57:
                 break
             if nd == 0 and c == 48:  # leading zeros of 0.00x are not significant
@@ -652,17 +668,17 @@ def _parse_number_bytes(buf, pos, n, tables):
             pos += 1
         if pos == frac_start:
             return pos, 1, 0.0
-    if pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69):
+    if pos < n and (_ld(src, pos) == 101 or _ld(src, pos) == 69):
         is_int = False
         pos += 1
         eneg = False
-        if pos < n and (_ld(buf, pos) == 43 or _ld(buf, pos) == 45):
-            eneg = _ld(buf, pos) == 45
+        if pos < n and (_ld(src, pos) == 43 or _ld(src, pos) == 45):
+            eneg = _ld(src, pos) == 45
             pos += 1
         exp_start = pos
         ev = 0
         while pos < n:
-            c = _ld(buf, pos)
+            c = _ld(src, pos)
             if c < 48 or c > 57:
                 break
             if ev < 100000000:
@@ -679,83 +695,83 @@ def _parse_number_bytes(buf, pos, n, tables):
         return pos, 0, 0.0
     if nd > 19:
         return pos, 2, 0.0
-    ok, f = _to_double(w, q, neg, tables)
+    ok, f = _to_double(w, q, neg, t)
     return pos, 0 if ok else 2, f
 
 
 @jit(inline="always")
-def _parse_number(buf, pos, n, tables):
+def _parse_number(src, pos, n, t):
     """Like :func:`_parse_number_bytes`, reading digits 8 bytes at a time.
 
     Handles the common forms (``-12``, ``0.25``, ``207.22605895996094``) and
     hands anything else (an exponent, more than 19 digits) to the byte reader.
     """
-    pow10_int = tables[5]
+    pow10_int = t[5]
     start = pos
     neg = False
-    if pos < n and _ld(buf, pos) == 45:
+    if pos < n and _ld(src, pos) == 45:
         neg = True
         pos += 1
     if pos >= n:
         return pos, 1, 0.0
-    c = _ld(buf, pos)
+    c = _ld(src, pos)
     w = _U0
     digits = 0
     if c == 48:
         pos += 1
     elif 49 <= c <= 57:
-        pos, w, digits = _digit_run(buf, pos, n, _U0, pow10_int)
+        pos, w, digits = _digit_run(src, pos, n, _U0, pow10_int)
     else:
         return pos, 1, 0.0
     q = 0
     is_int = True
-    if pos < n and _ld(buf, pos) == 46:
+    if pos < n and _ld(src, pos) == 46:
         is_int = False
-        pos, w, k = _digit_run(buf, pos + 1, n, w, pow10_int)
+        pos, w, k = _digit_run(src, pos + 1, n, w, pow10_int)
         if k == 0:
             return pos, 1, 0.0
         digits += k
         q = -k
-    if digits > 19 or (pos < n and (_ld(buf, pos) == 101 or _ld(buf, pos) == 69)):
-        return _parse_number_bytes(buf, start, n, tables)
+    if digits > 19 or (pos < n and (_ld(src, pos) == 101 or _ld(src, pos) == 69)):
+        return _parse_number_bytes(src, start, n, t)
     if w == _U0:  # exact: at most 19 digits
         if neg and not is_int:
             return pos, 0, -0.0
         return pos, 0, 0.0
-    ok, f = _to_double(w, q, neg, tables)
+    ok, f = _to_double(w, q, neg, t)
     return pos, 0 if ok else 2, f
 
 
 @jit
-def _key_field(buf, ks, ke):
-    """Field bit of the key bytes buf[ks:ke], or 0 for any other key."""
+def _key_field(src, ks, ke):
+    """Field bit of the key bytes src[ks:ke], or 0 for any other key."""
     klen = ke - ks
     if klen == 4:
-        if (_ld(buf, ks) == 98 and _ld(buf, ks + 1) == 98 and _ld(buf, ks + 2) == 111
-                and _ld(buf, ks + 3) == 120):
+        if (_ld(src, ks) == 98 and _ld(src, ks + 1) == 98 and _ld(src, ks + 2) == 111
+                and _ld(src, ks + 3) == 120):
             return _F_BOX
     elif klen == 5:
-        if (_ld(buf, ks) == 115 and _ld(buf, ks + 1) == 99 and _ld(buf, ks + 2) == 111
-                and _ld(buf, ks + 3) == 114 and _ld(buf, ks + 4) == 101):
+        if (_ld(src, ks) == 115 and _ld(src, ks + 1) == 99 and _ld(src, ks + 2) == 111
+                and _ld(src, ks + 3) == 114 and _ld(src, ks + 4) == 101):
             return _F_SCORE
     elif klen == 8:
-        if (_ld(buf, ks) == 105 and _ld(buf, ks + 1) == 109 and _ld(buf, ks + 2) == 97
-                and _ld(buf, ks + 3) == 103 and _ld(buf, ks + 4) == 101
-                and _ld(buf, ks + 5) == 95 and _ld(buf, ks + 6) == 105
-                and _ld(buf, ks + 7) == 100):
+        if (_ld(src, ks) == 105 and _ld(src, ks + 1) == 109 and _ld(src, ks + 2) == 97
+                and _ld(src, ks + 3) == 103 and _ld(src, ks + 4) == 101
+                and _ld(src, ks + 5) == 95 and _ld(src, ks + 6) == 105
+                and _ld(src, ks + 7) == 100):
             return _F_IMG
     elif klen == 11:
-        if (_ld(buf, ks) == 99 and _ld(buf, ks + 1) == 97 and _ld(buf, ks + 2) == 116
-                and _ld(buf, ks + 3) == 101 and _ld(buf, ks + 4) == 103
-                and _ld(buf, ks + 5) == 111 and _ld(buf, ks + 6) == 114
-                and _ld(buf, ks + 7) == 121 and _ld(buf, ks + 8) == 95
-                and _ld(buf, ks + 9) == 105 and _ld(buf, ks + 10) == 100):
+        if (_ld(src, ks) == 99 and _ld(src, ks + 1) == 97 and _ld(src, ks + 2) == 116
+                and _ld(src, ks + 3) == 101 and _ld(src, ks + 4) == 103
+                and _ld(src, ks + 5) == 111 and _ld(src, ks + 6) == 114
+                and _ld(src, ks + 7) == 121 and _ld(src, ks + 8) == 95
+                and _ld(src, ks + 9) == 105 and _ld(src, ks + 10) == 100):
             return _F_CAT
     return 0
 
 
 @jit(inline="always")
-def _read_key(buf, ks, n):
+def _read_key(src, ks, n):
     """Read the key whose first byte is at ks -> (end after quote, field, ok).
 
     The four keys are recognised with one or two 8-byte compares, closing
@@ -763,19 +779,19 @@ def _read_key(buf, ks, n):
     ``ok`` is False for a malformed key or one written with escapes.
     """
     if ks + 16 <= n:
-        v = _ld64(buf, ks)
-        if v == _KEY_IMAGE_ID and _ld(buf, ks + 8) == 34:
+        v = _ld64(src, ks)
+        if v == _KEY_IMAGE_ID and _ld(src, ks + 8) == 34:
             return ks + 9, _F_IMG, True
-        if v == _KEY_CATEGORY and (_ld64(buf, ks + 8) & _M32) == _KEY_ID_QUOTE:
+        if v == _KEY_CATEGORY and (_ld64(src, ks + 8) & _M32) == _KEY_ID_QUOTE:
             return ks + 12, _F_CAT, True
         if (v & _M40) == _KEY_BBOX:
             return ks + 5, _F_BOX, True
         if (v & _M48) == _KEY_SCORE:
             return ks + 6, _F_SCORE, True
-    end, escaped = _skip_string(buf, ks, n)
+    end, escaped = _skip_string(src, ks, n)
     if end < 0 or escaped:
         return end, 0, False
-    return end, _key_field(buf, ks, end - 1), True
+    return end, _key_field(src, ks, end - 1), True
 
 
 @jit
@@ -811,44 +827,47 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
         Number of undecided numbers.
     """
     n = buf.shape[0]
+    src = _address(buf)
+    t = (_address(tables[0]), _address(tables[1]), _address(tables[2]),
+         _address(tables[3]), _address(tables[4]), _address(tables[5]))
     cap = score.shape[0]
     fb_cap = fb_slot.shape[0]
-    pow10_int = tables[5]
+    pow10_int = t[5]
     stack = np.empty(_MAX_DEPTH, np.uint8)
     count = 0
     n_fb = 0
 
     pos = 0
-    if n >= 3 and _ld(buf, 0) == 0xEF and _ld(buf, 1) == 0xBB and _ld(buf, 2) == 0xBF:
+    if n >= 3 and _ld(src, 0) == 0xEF and _ld(src, 1) == 0xBB and _ld(src, 2) == 0xBF:
         pos = 3  # json.loads(bytes) decodes with utf-8-sig
-    pos = _skip_ws(buf, pos, n)
-    if pos >= n or _ld(buf, pos) != 91:
+    pos = _skip_ws(src, pos, n)
+    if pos >= n or _ld(src, pos) != 91:
         return REJECT, 0, 0
-    pos = _skip_ws(buf, pos + 1, n)
-    if pos < n and _ld(buf, pos) == 93:
-        pos = _skip_ws(buf, pos + 1, n)
+    pos = _skip_ws(src, pos + 1, n)
+    if pos < n and _ld(src, pos) == 93:
+        pos = _skip_ws(src, pos + 1, n)
         return (OK if pos == n else REJECT), 0, 0
 
     while True:
         # One record.
-        if pos >= n or _ld(buf, pos) != 123 or count >= cap:
+        if pos >= n or _ld(src, pos) != 123 or count >= cap:
             return REJECT, count, n_fb
         seen = 0
-        pos = _skip_ws(buf, pos + 1, n)
+        pos = _skip_ws(src, pos + 1, n)
         while True:
-            if pos >= n or _ld(buf, pos) != 34:
+            if pos >= n or _ld(src, pos) != 34:
                 return REJECT, count, n_fb  # also {}: it lacks the fields
-            pos, field, ok = _read_key(buf, pos + 1, n)
+            pos, field, ok = _read_key(src, pos + 1, n)
             if not ok:
                 return REJECT, count, n_fb
-            pos = _skip_ws(buf, pos, n)
-            if pos >= n or _ld(buf, pos) != 58:
+            pos = _skip_ws(src, pos, n)
+            if pos >= n or _ld(src, pos) != 58:
                 return REJECT, count, n_fb
-            pos = _skip_ws(buf, pos + 1, n)
+            pos = _skip_ws(src, pos + 1, n)
             if pos >= n:
                 return REJECT, count, n_fb
             if field == 0:
-                pos = _skip_value(buf, pos, n, stack)
+                pos = _skip_value(src, pos, n, stack)
                 if pos < 0:
                     return REJECT, count, n_fb
             else:
@@ -856,7 +875,7 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
                     return REJECT, count, n_fb  # duplicate key
                 seen |= field
                 if field == _F_IMG or field == _F_CAT:
-                    pos, ok, v = _parse_int(buf, pos, n, pow10_int)
+                    pos, ok, v = _parse_int(src, pos, n, pow10_int)
                     if not ok:
                         return REJECT, count, n_fb
                     if field == _F_IMG:
@@ -865,7 +884,7 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
                         category_id[count] = v
                 elif field == _F_SCORE:
                     start = pos
-                    pos, st, f = _parse_number(buf, pos, n, tables)
+                    pos, st, f = _parse_number(src, pos, n, t)
                     if st == 1:
                         return REJECT, count, n_fb
                     score[count] = f
@@ -877,12 +896,12 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
                         fb_end[n_fb] = pos
                         n_fb += 1
                 else:
-                    if _ld(buf, pos) != 91:
+                    if _ld(src, pos) != 91:
                         return REJECT, count, n_fb
                     for k in range(4):
-                        pos = _skip_ws(buf, pos + 1, n)
+                        pos = _skip_ws(src, pos + 1, n)
                         start = pos
-                        pos, st, f = _parse_number(buf, pos, n, tables)
+                        pos, st, f = _parse_number(src, pos, n, t)
                         if st == 1:
                             return REJECT, count, n_fb
                         if k >= 2 and f < 0.0:
@@ -895,16 +914,16 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
                             fb_start[n_fb] = start
                             fb_end[n_fb] = pos
                             n_fb += 1
-                        pos = _skip_ws(buf, pos, n)
-                        if pos >= n or _ld(buf, pos) != (93 if k == 3 else 44):
+                        pos = _skip_ws(src, pos, n)
+                        if pos >= n or _ld(src, pos) != (93 if k == 3 else 44):
                             return REJECT, count, n_fb
                     pos += 1
-            pos = _skip_ws(buf, pos, n)
+            pos = _skip_ws(src, pos, n)
             if pos >= n:
                 return REJECT, count, n_fb
-            c = _ld(buf, pos)
+            c = _ld(src, pos)
             if c == 44:
-                pos = _skip_ws(buf, pos + 1, n)
+                pos = _skip_ws(src, pos + 1, n)
             elif c == 125:
                 pos += 1
                 break
@@ -913,14 +932,14 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
         if seen != _F_ALL:
             return REJECT, count, n_fb
         count += 1
-        pos = _skip_ws(buf, pos, n)
+        pos = _skip_ws(src, pos, n)
         if pos >= n:
             return REJECT, count, n_fb
-        c = _ld(buf, pos)
+        c = _ld(src, pos)
         if c == 44:
-            pos = _skip_ws(buf, pos + 1, n)
+            pos = _skip_ws(src, pos + 1, n)
         elif c == 93:
-            pos = _skip_ws(buf, pos + 1, n)
+            pos = _skip_ws(src, pos + 1, n)
             return (OK if pos == n else REJECT), count, n_fb
         else:
             return REJECT, count, n_fb
