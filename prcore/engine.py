@@ -316,8 +316,8 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
         (table.block_offsets, table.det_rank, table.det_score,
          table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
          float(min_score), precision, recall, scores),
-        lambda: (np.empty(longest, np.int64), np.empty(longest, np.int64),
-                 np.empty(longest, np.float64)),
+        lambda: (np.empty(longest, np.int64), np.empty(longest + 1, np.int64),
+                 np.empty(longest + 1, np.int64), np.empty(longest, np.float64)),
     )
     return precision, recall, scores
 

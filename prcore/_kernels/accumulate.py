@@ -13,7 +13,7 @@ _EPS = np.spacing(1)
 def accumulate_curves(
     block_offsets, det_rank, det_score, det_state,
     n_pos, rec_thrs, max_dets, min_score, precision, recall, scores,
-    idx, tp_at, tp_pr, k_lo, k_hi,
+    idx, tp_at, tp_fp, tp_pr, k_lo, k_hi,
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
@@ -30,13 +30,14 @@ def accumulate_curves(
     ``np.searchsorted(rc, recThrs, side='left')``, and zeros from the first
     recall threshold not reached (its bare ``try/except``). Only blocks
     ``k_lo:k_hi`` are filled, so that threads can share the work; ``idx``,
-    ``tp_at`` (int64) and ``tp_pr`` (float64) are scratch as long as the
+    ``tp_at``, ``tp_fp`` (int64) and ``tp_pr`` (float64) are scratch as long as the
     longest block, one set per thread. Arrays must arrive
     filled with -1; a (category, area) with no non-ignored ground truth stays -1.
 
     Only true positives move ``rc`` and raise ``pr``, so the envelope at any
     position equals the envelope at the next true positive: the kernel keeps
-    ``pr`` at true positives only, which gives the same numbers in one pass.
+    ``pr`` at true positives only (from the false positives counted before
+    each), which gives the same numbers from one branch-free pass.
     """
     n_area = det_state.shape[1]
     n_thr = det_state.shape[2]
@@ -58,19 +59,21 @@ def accumulate_curves(
                     continue
                 for t in range(n_thr):
                     state = det_state[:, a, t]
-                    tp = 0.0
-                    fp = 0.0
+                    # Branch-free pass: remember each true positive's position
+                    # and the false positives before it; pr only at TPs.
+                    fp_count = 0
                     n_tp = 0
                     for i in range(n):
                         s = state[idx[i]]
-                        if s == 1:
-                            tp += 1.0
-                            tp_at[n_tp] = i
-                            tp_pr[n_tp] = tp / (fp + tp + _EPS)
-                            n_tp += 1
-                        elif s == 0:
-                            fp += 1.0
+                        tp_at[n_tp] = i
+                        tp_fp[n_tp] = fp_count
+                        n_tp += s == 1
+                        fp_count += s == 0
+                    tp = float(n_tp)
                     recall[t, k, a, mi] = tp / npig if n > 0 else 0.0
+                    for j in range(n_tp):
+                        tp_j = j + 1.0
+                        tp_pr[j] = tp_j / (tp_fp[j] + tp_j + _EPS)
                     for j in range(n_tp - 2, -1, -1):
                         if tp_pr[j + 1] > tp_pr[j]:
                             tp_pr[j] = tp_pr[j + 1]
