@@ -46,8 +46,24 @@ def accumulate_curves(
     for k in range(k_lo, k_hi):
         b0 = block_offsets[k]
         b1 = block_offsets[k + 1]
-        for mi in range(n_m):
+        top_rank = -1
+        for i in range(b0, b1):
+            if det_score[i] >= min_score and det_rank[i] > top_rank:
+                top_rank = det_rank[i]
+        done = -1  # a maxDet slot already holding the uncut result
+        for mi in range(n_m - 1, -1, -1):
             max_det = max_dets[mi]
+            if top_rank < max_det and done >= 0:
+                # No detection is cut at this maxDet either: same numbers.
+                for a in range(n_area):
+                    for t in range(n_thr):
+                        recall[t, k, a, mi] = recall[t, k, a, done]
+                        for r in range(n_rec):
+                            precision[t, r, k, a, mi] = precision[t, r, k, a, done]
+                            scores[t, r, k, a, mi] = scores[t, r, k, a, done]
+                continue
+            if top_rank < max_det:
+                done = mi
             n = 0
             for i in range(b0, b1):
                 if det_rank[i] < max_det and det_score[i] >= min_score:
