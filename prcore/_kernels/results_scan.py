@@ -234,7 +234,7 @@ def _round_top(hi, rest_nonzero, exp_base):
     return exp2, mant
 
 
-@jit(inline="always")
+@jit
 def _eisel_lemire(w, q, neg, t):
     """Correctly rounded ``w * 10**q`` as float64 bits, or ok=False.
 
@@ -598,7 +598,7 @@ def _parse_int(src, pos, n, pow10_int):
     return pos, True, np.int64(mag)
 
 
-@jit(inline="always")
+@jit
 def _to_double(w, q, neg, t):
     """Correctly rounded ``(-1)**neg * w * 10**q`` -> (decided, value).
 
@@ -699,7 +699,7 @@ def _parse_number_bytes(src, pos, n, t):
     return pos, 0 if ok else 2, f
 
 
-@jit(inline="always")
+@jit
 def _parse_number(src, pos, n, t):
     """Like :func:`_parse_number_bytes`, reading digits 8 bytes at a time.
 
