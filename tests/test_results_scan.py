@@ -11,13 +11,16 @@ import json
 import math
 import random
 import struct
+from fractions import Fraction
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prcore.results_scan import ResultColumns, scan_results
+from prcore._kernels import results_scan as kernels
+from prcore.results_scan import ResultColumns, _tables, scan_results
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -165,6 +168,75 @@ def test_many_random_decimals():
         else:
             tokens.append(f"{rng.uniform(0, 1e4):.{rng.randint(0, 25)}f}")
     check_equivalent(scores_file(tokens))
+
+
+@numba.njit
+def _convert(ws, qs, tables, out, decided):
+    t = (kernels._address(tables[0]), kernels._address(tables[1]),
+         kernels._address(tables[2]), kernels._address(tables[3]),
+         kernels._address(tables[4]), kernels._address(tables[5]))
+    for i in range(ws.shape[0]):
+        decided[i], out[i] = kernels._to_double(ws[i], qs[i], False, t)
+
+
+def convert(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Clinger / Eisel-Lemire on (w, q) pairs: (values, decided)."""
+    ws = np.array([w for w, _ in pairs], np.uint64)
+    qs = np.array([q for _, q in pairs], np.int64)
+    out = np.empty(len(pairs))
+    decided = np.empty(len(pairs), np.bool_)
+    _convert(ws, qs, _tables(), out, decided)
+    return out, decided
+
+
+def check_conversions(pairs: list[tuple[int, int]]) -> np.ndarray:
+    out, decided = convert(pairs)
+    want = np.array([float(f"{w}e{q}") for w, q in pairs])
+    assert np.array_equal(out[decided].view(np.uint64), want[decided].view(np.uint64))
+    return decided
+
+
+def test_eisel_lemire_decides_float32_values():
+    # detectron2 writes float32 values as doubles: 17 digits, w > 2**53, and the
+    # decimal is (nearly) exact, which a naive error test cannot decide.
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.uniform(0, 1000, 20000), rng.uniform(0, 1, 20000)])
+    pairs = []
+    for v in values.astype(np.float32).astype(np.float64).tolist():
+        mantissa, exp = f"{v:.16e}".split("e")
+        pairs.append((int(mantissa.replace(".", "")), int(exp) - 16))
+    assert check_conversions(pairs).all()
+
+
+def test_eisel_lemire_near_ties():
+    # Decimals just below, at and above the midpoint of two adjacent doubles,
+    # cut to 19 digits: the hardest inputs. Every decided one must be right;
+    # the undecided ones go to Python's float().
+    rng = random.Random(7)
+    pairs = []
+    for _ in range(3000):
+        x = rng.uniform(1e-5, 1e5) * 10.0 ** rng.randint(-280, 280)
+        mid = (Fraction(x) + Fraction(math.nextafter(x, math.inf))) / 2
+        e = math.floor(math.log10(x)) - 18
+        scaled = math.floor(mid / Fraction(10) ** e)
+        while scaled >= 10**19:
+            scaled //= 10
+            e += 1
+        pairs += [(scaled - 1, e), (scaled, e), (scaled + 1, e)]
+    assert all(10**17 < w < 2**64 for w, _ in pairs)
+    decided = check_conversions(pairs)
+    assert decided.mean() > 0.5
+
+
+def test_eisel_lemire_exact_ties_and_powers():
+    pairs = [(2**53 + 1, 0), (2**53 + 3, 0), (2**63 + 2**10, 0), (2**64 - 1, 0),
+             (9007199254740993, 0), (1, 23), (1, 300), (1, -300), (17976931348623157, 292),
+             (22250738585072014, -324), (1, 55), (3, 55), (7, 56)]
+    pairs += [(w, q) for w in (1, 5, 99999999999999999, 12345678901234567890 // 10)
+              for q in range(-40, 41)]
+    decided = check_conversions(pairs)
+    # Values held exactly by the 128-bit powers need no interval: ties included.
+    assert decided[:5].all()
 
 
 REJECT = [
