@@ -75,7 +75,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
+    )
     t0 = time.perf_counter()
     scan_results(b"[]")  # first call: loads (or compiles) the kernel
     print(f"scan_results first call (kernel load): {time.perf_counter() - t0:.3f} s")

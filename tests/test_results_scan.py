@@ -74,8 +74,7 @@ def check_equivalent(data: bytes) -> None:
 
 def scores_file(tokens: list[str]) -> bytes:
     body = ",".join(
-        '{"image_id":1,"category_id":2,"bbox":[%s,%s,0,0],"score":%s}' % (t, t, t)
-        for t in tokens
+        f'{{"image_id":1,"category_id":2,"bbox":[{t},{t},0,0],"score":{t}}}' for t in tokens
     )
     return f"[{body}]".encode()
 
@@ -133,16 +132,31 @@ def test_hard_numbers():
         "4.9e-324",  # subnormal: falls back to Python
         "1e-400",
         "1.7976931348623157e308",
-        "0.1", "0.2", "0.3", "1e23", "8.98846567431158e307",
-        "1448997445238699", "1234567890123456789", "12345678901234567890123",
+        "0.1",
+        "0.2",
+        "0.3",
+        "1e23",
+        "8.98846567431158e307",
+        "1448997445238699",
+        "1234567890123456789",
+        "12345678901234567890123",
         "0.000000000000000000000000000000123456789012345678901234567890",
-        "7.3177701707893310e+15", "100000000000000016777215", "100000000000000016777216",
-        "1" + "0" * 308, "0e999999999999", "1.00000000000000011102230246251565404236316680908203125",
+        "7.3177701707893310e+15",
+        "100000000000000016777215",
+        "100000000000000016777216",
+        "1" + "0" * 308,
+        "0e999999999999",
+        "1.00000000000000011102230246251565404236316680908203125",
         "1.00000000000000011102230246251565404236316680908203124",
         "1.00000000000000011102230246251565404236316680908203126",
         "5.0000000000000000000000000000000000000000000000001e-324",
-        "2.4703282292062327e-324", "2.4703282292062328e-324",
-        "3.0517578125e-05", "1E22", "1E-22", "123456789012345e-22", "9007199254740992e22",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "3.0517578125e-05",
+        "1E22",
+        "1E-22",
+        "123456789012345e-22",
+        "9007199254740992e22",
     ]
     check_equivalent(scores_file(tokens))
 
@@ -172,9 +186,14 @@ def test_many_random_decimals():
 
 @numba.njit
 def _convert(ws, qs, tables, out, decided):
-    t = (kernels._address(tables[0]), kernels._address(tables[1]),
-         kernels._address(tables[2]), kernels._address(tables[3]),
-         kernels._address(tables[4]), kernels._address(tables[5]))
+    t = (
+        kernels._address(tables[0]),
+        kernels._address(tables[1]),
+        kernels._address(tables[2]),
+        kernels._address(tables[3]),
+        kernels._address(tables[4]),
+        kernels._address(tables[5]),
+    )
     for i in range(ws.shape[0]):
         decided[i], out[i] = kernels._to_double(ws[i], qs[i], False, t)
 
@@ -229,11 +248,26 @@ def test_eisel_lemire_near_ties():
 
 
 def test_eisel_lemire_exact_ties_and_powers():
-    pairs = [(2**53 + 1, 0), (2**53 + 3, 0), (2**63 + 2**10, 0), (2**64 - 1, 0),
-             (9007199254740993, 0), (1, 23), (1, 300), (1, -300), (17976931348623157, 292),
-             (22250738585072014, -324), (1, 55), (3, 55), (7, 56)]
-    pairs += [(w, q) for w in (1, 5, 99999999999999999, 12345678901234567890 // 10)
-              for q in range(-40, 41)]
+    pairs = [
+        (2**53 + 1, 0),
+        (2**53 + 3, 0),
+        (2**63 + 2**10, 0),
+        (2**64 - 1, 0),
+        (9007199254740993, 0),
+        (1, 23),
+        (1, 300),
+        (1, -300),
+        (17976931348623157, 292),
+        (22250738585072014, -324),
+        (1, 55),
+        (3, 55),
+        (7, 56),
+    ]
+    pairs += [
+        (w, q)
+        for w in (1, 5, 99999999999999999, 12345678901234567890 // 10)
+        for q in range(-40, 41)
+    ]
     decided = check_conversions(pairs)
     # Values held exactly by the 128-bit powers need no interval: ties included.
     assert decided[:5].all()
@@ -248,7 +282,7 @@ REJECT = [
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0]}]',  # missing score
     b'[{"image_id":1,"category_id":1,"score":1}]',
     b'[{"category_id":1,"bbox":[0,0,0,0],"score":1}]',
-    b'[{}]',
+    b"[{}]",
     b'[{"image_id":1,"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1}]',  # duplicate
     b'[{"image_id":"1","category_id":1,"bbox":[0,0,0,0],"score":1}]',  # string id
     b'[{"image_id":1.0,"category_id":1,"bbox":[0,0,0,0],"score":1}]',  # float id
@@ -303,7 +337,9 @@ REJECT = [
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":{1:2}}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":tru}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":[}]',
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":' + b"[" * 300 + b"]" * 300
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":'
+    + b"[" * 300
+    + b"]" * 300
     + b"}]",  # deeper than the scanner follows
     '[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1}]'.encode("utf-16"),
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1}\x0c]',  # form feed
@@ -320,7 +356,9 @@ def test_accepts_near_limits():
     check_equivalent(
         b'[{"image_id":9223372036854775807,"category_id":-9223372036854775808,'
         b'"bbox":[-1e308,0,0.0,4.9e-324],"score":-1.7976931348623157e308,"x":'
-        + b"[" * 200 + b"]" * 200 + b',"y":"\xc3\xa9\xe2\x98\x83\xf0\x9d\x84\x9e\\u00e9\\ud800"}]'
+        + b"[" * 200
+        + b"]" * 200
+        + b',"y":"\xc3\xa9\xe2\x98\x83\xf0\x9d\x84\x9e\\u00e9\\ud800"}]'
     )
 
 
@@ -388,23 +426,30 @@ def record_text(draw) -> str:
     def int_text() -> str:
         return str(draw(st.integers(INT64_MIN, INT64_MAX)))
 
-    box = [draw(number_token()), draw(number_token()),
-           draw(number_token(non_negative=True)), draw(number_token(non_negative=True))]
+    box = [
+        draw(number_token()),
+        draw(number_token()),
+        draw(number_token(non_negative=True)),
+        draw(number_token(non_negative=True)),
+    ]
     members = {
         "image_id": int_text(),
         "category_id": int_text(),
         "bbox": "[" + ",".join(f"{ws()}{b}{ws()}" for b in box) + "]",
         "score": draw(number_token()),
     }
-    extras = draw(st.dictionaries(
-        st.text(max_size=8).filter(lambda k: k not in members), json_value, max_size=3))
+    extras = draw(
+        st.dictionaries(
+            st.text(max_size=8).filter(lambda k: k not in members), json_value, max_size=3
+        )
+    )
     ascii_only = draw(st.booleans())
     for key, value in extras.items():
         members[json.dumps(key, ensure_ascii=ascii_only)[1:-1]] = json.dumps(
-            value, ensure_ascii=ascii_only)
+            value, ensure_ascii=ascii_only
+        )
     keys = draw(st.permutations(list(members)))
-    return "{" + ws() + ",".join(
-        f'{ws()}"{k}"{ws()}:{ws()}{members[k]}{ws()}' for k in keys) + "}"
+    return "{" + ws() + ",".join(f'{ws()}"{k}"{ws()}:{ws()}{members[k]}{ws()}' for k in keys) + "}"
 
 
 @st.composite
@@ -436,11 +481,15 @@ def test_generated_documents_match_json(data):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=50),
-       st.integers(0, 3))
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=50),
+    st.integers(0, 3),
+)
 def test_json_dumps_documents(values, indent):
-    records = [{"image_id": i, "category_id": 7, "bbox": [v, -v, abs(v), abs(v)], "score": v}
-               for i, v in enumerate(values)]
+    records = [
+        {"image_id": i, "category_id": 7, "bbox": [v, -v, abs(v), abs(v)], "score": v}
+        for i, v in enumerate(values)
+    ]
     data = json.dumps(records, indent=indent or None).encode()
     assert_same(scan_results(data), reference(data))
 

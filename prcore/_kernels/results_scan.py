@@ -73,6 +73,16 @@ def _le(text: bytes) -> np.uint64:
     return np.uint64(int.from_bytes(text, "little"))
 
 
+# Byte strings the tokenizer compares against, as tuples of byte values.
+_WORD_TRUE = tuple(b"true")
+_WORD_FALSE = tuple(b"false")
+_WORD_NULL = tuple(b"null")
+_WORD_BBOX = tuple(b"bbox")
+_WORD_SCORE = tuple(b"score")
+_WORD_IMAGE_ID = tuple(b"image_id")
+_WORD_CATEGORY_ID = tuple(b"category_id")
+_SIMPLE_ESCAPES = tuple(b'"\\/bfnrt')  # after a backslash; \u is handled apart
+
 # The four keys as little-endian words, closing quote included where it fits.
 _KEY_IMAGE_ID = _le(b"image_id")
 _KEY_CATEGORY = _le(b"category")
@@ -89,7 +99,6 @@ _F_ALL = 15
 
 _MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
-
 
 
 @intrinsic
@@ -133,7 +142,9 @@ def _loader(llvm_type: ir.Type, numba_type: types.Type, unaligned: bool, what: s
 # Callers keep every index in bounds; there is no wraparound or bounds check.
 _ld = _loader(ir.IntType(8), types.uint8, False, "Byte ``idx`` at ``addr``.")
 _ld64 = _loader(
-    ir.IntType(64), types.uint64, True,
+    ir.IntType(64),
+    types.uint64,
+    True,
     "Bytes ``idx .. idx + 7`` at ``addr`` as one little-endian uint64 (unaligned).",
 )
 _ld_u64 = _loader(ir.IntType(64), types.uint64, False, "Element ``idx`` of a uint64 array.")
@@ -373,8 +384,7 @@ def _skip_string(src, pos, n):
                     if not _is_hex(_ld(src, pos + j)):
                         return -1, escaped
                 pos += 6
-            elif (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
-                  or e == 114 or e == 116):
+            elif e in _SIMPLE_ESCAPES:
                 pos += 2
             else:
                 return -1, escaped
@@ -480,11 +490,11 @@ def _skip_value(src, pos, n, stack):
             if pos < 0:
                 return -1
         elif c == 116:
-            pos = _match_word(src, pos, n, (116, 114, 117, 101))
+            pos = _match_word(src, pos, n, _WORD_TRUE)
         elif c == 102:
-            pos = _match_word(src, pos, n, (102, 97, 108, 115, 101))
+            pos = _match_word(src, pos, n, _WORD_FALSE)
         elif c == 110:
-            pos = _match_word(src, pos, n, (110, 117, 108, 108))
+            pos = _match_word(src, pos, n, _WORD_NULL)
         else:
             return -1
         if pos < 0:
@@ -745,28 +755,14 @@ def _parse_number(src, pos, n, t):
 @jit
 def _key_field(src, ks, ke):
     """Field bit of the key bytes src[ks:ke], or 0 for any other key."""
-    klen = ke - ks
-    if klen == 4:
-        if (_ld(src, ks) == 98 and _ld(src, ks + 1) == 98 and _ld(src, ks + 2) == 111
-                and _ld(src, ks + 3) == 120):
-            return _F_BOX
-    elif klen == 5:
-        if (_ld(src, ks) == 115 and _ld(src, ks + 1) == 99 and _ld(src, ks + 2) == 111
-                and _ld(src, ks + 3) == 114 and _ld(src, ks + 4) == 101):
-            return _F_SCORE
-    elif klen == 8:
-        if (_ld(src, ks) == 105 and _ld(src, ks + 1) == 109 and _ld(src, ks + 2) == 97
-                and _ld(src, ks + 3) == 103 and _ld(src, ks + 4) == 101
-                and _ld(src, ks + 5) == 95 and _ld(src, ks + 6) == 105
-                and _ld(src, ks + 7) == 100):
-            return _F_IMG
-    elif klen == 11:
-        if (_ld(src, ks) == 99 and _ld(src, ks + 1) == 97 and _ld(src, ks + 2) == 116
-                and _ld(src, ks + 3) == 101 and _ld(src, ks + 4) == 103
-                and _ld(src, ks + 5) == 111 and _ld(src, ks + 6) == 114
-                and _ld(src, ks + 7) == 121 and _ld(src, ks + 8) == 95
-                and _ld(src, ks + 9) == 105 and _ld(src, ks + 10) == 100):
-            return _F_CAT
+    if _match_word(src, ks, ke, _WORD_BBOX) == ke:
+        return _F_BOX
+    if _match_word(src, ks, ke, _WORD_SCORE) == ke:
+        return _F_SCORE
+    if _match_word(src, ks, ke, _WORD_IMAGE_ID) == ke:
+        return _F_IMG
+    if _match_word(src, ks, ke, _WORD_CATEGORY_ID) == ke:
+        return _F_CAT
     return 0
 
 
@@ -795,8 +791,7 @@ def _read_key(src, ks, n):
 
 
 @jit
-def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
-                        fb_slot, fb_start, fb_end):
+def scan_results_kernel(buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end):
     """Scan a results file's bytes into caller-allocated columns.
 
     Parameters
@@ -828,8 +823,14 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score,
     """
     n = buf.shape[0]
     src = _address(buf)
-    t = (_address(tables[0]), _address(tables[1]), _address(tables[2]),
-         _address(tables[3]), _address(tables[4]), _address(tables[5]))
+    t = (
+        _address(tables[0]),
+        _address(tables[1]),
+        _address(tables[2]),
+        _address(tables[3]),
+        _address(tables[4]),
+        _address(tables[5]),
+    )
     cap = score.shape[0]
     fb_cap = fb_slot.shape[0]
     pow10_int = t[5]
