@@ -78,7 +78,11 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
     """
     if sys.byteorder != "little":
         return None  # the kernel reads 8 bytes at a time as little-endian words
-    buf = np.frombuffer(data, dtype=np.uint8)
+    view = memoryview(data)
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
+    view = view.cast("B")
+    buf = np.frombuffer(view, dtype=np.uint8)
     buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
     cap = buf.shape[0] // _MIN_RECORD_BYTES + 1
     tables = _tables()
@@ -98,12 +102,10 @@ def scan_results(data: bytes | bytearray | memoryview) -> ResultColumns | None:
         fb_cap = 5 * cap  # every number undecided: the most there can be
     if status != OK:
         return None
-    if n_fb:
-        view = memoryview(data).cast("B")
-        if not _settle_undecided(
-            view, cap, bbox.reshape(-1), score, fb_slot[:n_fb], fb_start, fb_end
-        ):
-            return None
+    if n_fb and not _settle_undecided(
+        view, cap, bbox.reshape(-1), score, fb_slot[:n_fb], fb_start, fb_end
+    ):
+        return None
     return ResultColumns(
         image_id=image_id[:count],
         category_id=category_id[:count],

@@ -364,7 +364,8 @@ def test_accepts_near_limits():
 
 def test_input_types_and_independent_arrays():
     data = b'[{"image_id":1,"category_id":2,"bbox":[1,2,3,4],"score":0.5}]'
-    for doc in (data, bytearray(data), memoryview(data)):
+    strided = memoryview(bytes(b for c in data for b in (c, 0)))[::2]
+    for doc in (data, bytearray(data), memoryview(data), strided):
         assert_same(scan_results(doc), reference(data))
 
 
