@@ -468,7 +468,7 @@ def _has_escaped_key(data: bytes) -> bool:
     return b"\\" in data
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document())
 def test_generated_documents_match_json(data):
     want = reference(data)
@@ -495,7 +495,7 @@ def test_json_dumps_documents(values, indent):
     assert_same(scan_results(data), reference(data))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document(), st.data())
 def test_mutated_documents_never_accept_wrongly(data, draw):
     """Random byte edits: whatever the scanner accepts, json.loads reads identically."""
