@@ -98,7 +98,9 @@ class Params(BaseModel):
             fill["area_rng"] = d["area_rng"]
         if self.area_rng_lbl is None:
             n = len(self.area_rng) if self.area_rng is not None else len(d["area_rng"])
-            fill["area_rng_lbl"] = d["area_rng_lbl"] if self.area_rng is None else tuple(
+            # pycocotools keeps its default labels when only areaRng changes.
+            same_len = n == len(d["area_rng_lbl"])
+            fill["area_rng_lbl"] = d["area_rng_lbl"] if same_len else tuple(
                 f"area{i}" for i in range(n)
             )
         for k, v in fill.items():

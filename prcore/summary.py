@@ -25,7 +25,8 @@ def _stat_specs(params: Params):
     # pycocotools indexes maxDets[0..2]; with fewer, reuse the largest rather than crash.
     m = [md[min(i, len(md) - 1)] for i in range(3)]
     return (
-        (1, None, "all", m[2]), (1, 0.5, "all", m[2]), (1, 0.75, "all", m[2]),
+        # stats[0] is _summarize(1): its default maxDets=100, not maxDets[2].
+        (1, None, "all", 100), (1, 0.5, "all", m[2]), (1, 0.75, "all", m[2]),
         (1, None, "small", m[2]), (1, None, "medium", m[2]), (1, None, "large", m[2]),
         (0, None, "all", m[0]), (0, None, "all", m[1]), (0, None, "all", m[2]),
         (0, None, "small", m[2]), (0, None, "medium", m[2]), (0, None, "large", m[2]),
