@@ -20,9 +20,11 @@ from prcore.load import (
     Detections,
     GroundTruth,
     detections_from_records,
+    gc_paused,
     ground_truth_from_dict,
     load_detections,
     load_ground_truth,
+    read_json,
 )
 
 
@@ -42,8 +44,16 @@ class COCO:
         self._indexed = False
         if annotation_file is not None:
             print("loading annotations into memory...")
-            columns = load_ground_truth(annotation_file)
-            self._dataset = columns.dataset
+            if isinstance(annotation_file, (str, os.PathLike)):
+                # pycocotools keeps the whole dict (segmentations included), so
+                # parse it in full rather than through the byte scanner.
+                file = os.fspath(annotation_file)
+                self._dataset = read_json(file)
+                with gc_paused():
+                    columns = ground_truth_from_dict(self._dataset, file)
+            else:
+                columns = load_ground_truth(annotation_file)
+                self._dataset = columns.dataset
             self.createIndex()
             self._columns = columns
 

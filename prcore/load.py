@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -138,6 +139,13 @@ def _strip_bom(data: bytes) -> bytes:
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file (BOM tolerated) or raise a located error."""
+    file = os.fspath(path)
+    with gc_paused():
+        return parse_json(_read_bytes(file), file)
+
+
 def parse_json(data: bytes, file: str) -> Any:
     """Parse JSON bytes (BOM tolerated) or raise a located error."""
     try:
@@ -179,6 +187,14 @@ def _ints(values: list) -> np.ndarray | None:
 
 def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     """Positions of ``ids`` in sorted ``table``; also the first missing index or -1."""
+    if len(table) and len(ids) > 4 * len(table) and 0 <= table[0] and table[-1] < 1 << 25:
+        # Many lookups into a compact id range: a direct table beats binary search.
+        lookup = np.full(int(table[-1]) + 2, -1, np.int64)
+        lookup[table] = np.arange(len(table))
+        clipped = np.where((ids >= 0) & (ids <= table[-1]), ids, table[-1] + 1)
+        pos = lookup[clipped]
+        bad = np.flatnonzero(pos < 0)
+        return np.maximum(pos, 0), (int(bad[0]) if len(bad) else -1)
     pos = np.searchsorted(table, ids)
     pos_c = np.minimum(pos, max(len(table) - 1, 0))
     ok = (pos < len(table)) & (table[pos_c] == ids) if len(table) else np.zeros(len(ids), bool)
@@ -222,7 +238,11 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     with gc_paused():
         if isinstance(gt, (str, os.PathLike)):
             file = os.fspath(gt)
-            obj = parse_json(_read_bytes(file), file)
+            data = _read_bytes(file)
+            scanned = _scan_ground_truth(data, file)
+            if scanned is not None:
+                return scanned
+            obj = parse_json(data, file)
         else:
             file = "<ground truth>"
             obj = gt
@@ -255,12 +275,6 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
     img_file_ids = _ints(raw_img_ids)
     if img_file_ids is None:
         raise _fail(images, ImageRecord, file, "images")
-    dup = _first_duplicate(img_file_ids)
-    if dup >= 0:
-        raise PrcoreInputError(
-            "duplicate image id", file=file, section="images", index=dup,
-            record_id=int(img_file_ids[dup]), field="id",
-        )
 
     try:
         raw_cat_ids = [r["id"] for r in cats]
@@ -270,6 +284,40 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
     cat_file_ids = _ints(raw_cat_ids)
     if cat_file_ids is None or not _only_types(raw_names, (str,)):
         raise _fail(cats, CategoryRecord, file, "categories")
+
+    def annotation_columns():
+        cols = _annotation_columns(anns)
+        return cols if cols is not None else _annotation_columns_validated(anns, file)
+
+    return _ground_truth_from_columns(
+        file, img_file_ids, cat_file_ids, raw_names, annotation_columns, dataset=obj
+    )
+
+
+def _ground_truth_from_columns(
+    file: str,
+    img_file_ids: np.ndarray,
+    cat_file_ids: np.ndarray,
+    raw_names: list[str] | tuple[str, ...],
+    annotation_columns: Callable[[], tuple],
+    dataset: dict | None,
+) -> GroundTruth:
+    """The semantic checks shared by the dict and the byte-scan paths.
+
+    ``annotation_columns`` is called after the image and category checks, so
+    that errors come in the same order whatever the path. It returns
+    ``(ann_id, image_id, category_id, bbox, area, crowd, ignore)``, where
+    ``ignore`` is a list of raw values (None when absent) or an int8 array
+    (-1 when absent).
+    """
+    if not len(img_file_ids):
+        raise PrcoreInputError("'images' is empty: the ground truth has no images", file=file)
+    dup = _first_duplicate(img_file_ids)
+    if dup >= 0:
+        raise PrcoreInputError(
+            "duplicate image id", file=file, section="images", index=dup,
+            record_id=int(img_file_ids[dup]), field="id",
+        )
     dup = _first_duplicate(cat_file_ids)
     if dup >= 0:
         raise PrcoreInputError(
@@ -281,10 +329,7 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
     cat_names = tuple(raw_names[i] or str(cat_file_ids[i]) for i in order)
     img_ids = np.sort(img_file_ids)
 
-    cols = _annotation_columns(anns)
-    if cols is None:
-        cols = _annotation_columns_validated(anns, file)
-    ann_id, ann_image_id, ann_category_id, bbox, area, crowd, ignore = cols
+    ann_id, ann_image_id, ann_category_id, bbox, area, crowd, ignore = annotation_columns()
 
     dup = _first_duplicate(ann_id)
     if dup >= 0:
@@ -309,7 +354,31 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
     return GroundTruth(
         source=file, img_ids=img_ids, cat_ids=cat_ids, cat_names=cat_names,
         ann_id=ann_id, ann_img=ann_img, ann_cat=ann_cat, ann_bbox=bbox,
-        ann_area=area, ann_crowd=crowd, dataset=obj,
+        ann_area=area, ann_crowd=crowd, dataset=dataset,
+    )
+
+
+def _scan_ground_truth(data: bytes, file: str) -> GroundTruth | None:
+    """The byte-level numba scanner's columns, when it can read this file.
+
+    None (parse in full) when the scanner declines, or when the annotation
+    columns would fail :func:`_annotation_columns`' checks: the record-by-record
+    validation then finds the located error.
+    """
+    try:
+        from prcore.coco_scan import scan_ground_truth
+    except ImportError:
+        return None
+    cols = scan_ground_truth(data)
+    if cols is None:
+        return None
+    bbox, area = cols.bbox, cols.area
+    if (bbox[:, 2:] < 0).any() or (area < 0).any():
+        return None  # the scanner only lets finite numbers through
+    crowd = cols.iscrowd.astype(bool)
+    ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
+    return _ground_truth_from_columns(
+        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, dataset=None
     )
 
 
@@ -347,7 +416,7 @@ def _annotation_columns_validated(anns: list, file: str):
         warnings.warn(
             f"{file}: {len(missing_area)} annotation(s) have no 'area' (first: annotations"
             f"[{missing_area[0]}]); using bbox width*height for the area ranges",
-            PrcoreWarning, stacklevel=4,
+            PrcoreWarning, stacklevel=6,
         )
     n = len(recs)
     bbox = np.array([r.bbox for r in recs], dtype=np.float64).reshape(n, 4)
@@ -371,19 +440,22 @@ def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
             f"{file}: annotations[{int(zero[0])}] has id 0; pycocotools marks matches by "
             "annotation id and 0 means 'unmatched', so a detection matched to it is "
             "scored as a false positive (reproduced here)",
-            PrcoreWarning, stacklevel=4,
+            PrcoreWarning, stacklevel=5,
         )
-    overridden = [
-        i for i, (g, c) in enumerate(zip(ignore, crowd))
-        if g is not None and bool(g) != bool(c)
-    ]
+    if isinstance(ignore, np.ndarray):
+        overridden = np.flatnonzero((ignore >= 0) & ((ignore != 0) != crowd)).tolist()
+    else:
+        overridden = [
+            i for i, (g, c) in enumerate(zip(ignore, crowd))
+            if g is not None and bool(g) != bool(c)
+        ]
     if overridden:
         i = overridden[0]
         warnings.warn(
             f"{file}: {len(overridden)} annotation(s) have an 'ignore' flag that differs from "
             f"'iscrowd' (first: annotations[{i}]); pycocotools replaces 'ignore' with "
             "'iscrowd', so 'ignore' has no effect (reproduced here)",
-            PrcoreWarning, stacklevel=4,
+            PrcoreWarning, stacklevel=5,
         )
 
 

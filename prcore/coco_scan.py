@@ -1,0 +1,176 @@
+"""Fast path from a COCO instances file's bytes to numpy columns.
+
+:func:`scan_ground_truth` reads the fields COCO evaluation uses (image ids,
+category ids and names, and each annotation's ``id``, ``image_id``,
+``category_id``, ``bbox``, ``area``, ``iscrowd`` and ``ignore``) in one
+byte-level pass, skipping segmentations and every other key without building
+Python objects. On every file it accepts, its columns are bit-identical to
+what ``json.loads`` followed by numpy conversion gives. It returns ``None``
+whenever it is not sure (missing sections or fields, unusual types, duplicate
+keys, escaped keys, NaN, malformed JSON, ...); the caller then parses the file
+in full and validates it record by record, which also yields the precise
+error. Semantic checks (negative sizes, unknown or duplicate ids) are the
+caller's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from prcore._kernels.coco_scan import FALLBACK_FULL, OK, scan_ground_truth_kernel
+from prcore.results_scan import _tables
+
+# Lower bounds on the bytes one record takes, comma included: {"id":0}, and
+# {"id":0,"image_id":0,"category_id":0,"bbox":[0,0,0,0],"area":0}.
+_MIN_ID_RECORD_BYTES = 9
+_MIN_ANNOTATION_BYTES = 60
+
+
+@dataclass(frozen=True, eq=False)
+class GroundTruthColumns:
+    """The raw columns of a COCO instances file, each section in file order.
+
+    Attributes
+    ----------
+    image_id : int64 (I,)
+        The ``id`` of each entry of ``images``.
+    cat_id : int64 (C,)
+        The ``id`` of each entry of ``categories``.
+    cat_name : tuple of str (C,)
+        Its ``name``; ``""`` where absent.
+    ann_id, ann_image_id, ann_category_id : int64 (G,)
+    bbox : float64 (G, 4)
+        ``[x, y, width, height]`` as written (no sign check).
+    area : float64 (G,)
+        As written (no sign check).
+    iscrowd : int8 (G,)
+        0 or 1 (``true``/``false`` -> 1/0; absent -> 0).
+    ignore : int8 (G,)
+        -1 where absent or ``null``, else 0 or 1.
+    """
+
+    image_id: np.ndarray
+    cat_id: np.ndarray
+    cat_name: tuple[str, ...]
+    ann_id: np.ndarray
+    ann_image_id: np.ndarray
+    ann_category_id: np.ndarray
+    bbox: np.ndarray
+    area: np.ndarray
+    iscrowd: np.ndarray
+    ignore: np.ndarray
+
+
+def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumns | None:
+    """Columns of a COCO instances JSON document, or None when not sure.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file, UTF-8 (an initial byte-order mark is allowed, as
+        ``json.loads`` allows it for bytes).
+
+    Returns
+    -------
+    GroundTruthColumns or None
+        None unless the document is an object with ``images`` and
+        ``categories`` arrays (``annotations``, if present, an array) of
+        objects, where each image and category has an integer ``id`` (within
+        int64), each category's ``name``, if present, is a string, and each
+        annotation has integer ``id``, ``image_id`` and ``category_id``, a
+        ``bbox`` of four numbers, a number ``area``, and ``iscrowd`` /
+        ``ignore``, if present, 0, 1, true or false (``ignore`` also null).
+        Every number must be finite, no key may repeat among those read, and
+        no key may be written with escapes. Other keys may hold any valid JSON
+        except NaN/Infinity.
+    """
+    if sys.byteorder != "little":
+        return None  # the kernel reads 8 bytes at a time as little-endian words
+    buf = np.frombuffer(data, dtype=np.uint8)
+    buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
+    id_cap = buf.shape[0] // _MIN_ID_RECORD_BYTES + 1
+    cap = buf.shape[0] // _MIN_ANNOTATION_BYTES + 1
+    # np.empty maps pages lazily: only the rows actually written cost memory.
+    img_id = np.empty(id_cap, np.int64)
+    cat_id = np.empty(id_cap, np.int64)
+    name_start = np.empty(id_cap, np.int64)
+    name_end = np.empty(id_cap, np.int64)
+    name_kind = np.empty(id_cap, np.int8)
+    ann_id = np.empty(cap, np.int64)
+    ann_img = np.empty(cap, np.int64)
+    ann_cat = np.empty(cap, np.int64)
+    bbox = np.empty((cap, 4), np.float64)
+    area = np.empty(cap, np.float64)
+    crowd = np.empty(cap, np.int8)
+    ignore = np.empty(cap, np.int8)
+    fb_cap = 1024 + cap // 64
+    while True:
+        fb_slot, fb_start, fb_end = (np.empty(fb_cap, np.int64) for _ in range(3))
+        status, n_img, n_cat, n_ann, n_fb = scan_ground_truth_kernel(
+            buf, _tables(), img_id, cat_id, name_start, name_end, name_kind,
+            ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, fb_slot, fb_start, fb_end,
+        )
+        if status != FALLBACK_FULL:
+            break
+        fb_cap = 5 * cap  # every number undecided: the most there can be
+    if status != OK:
+        return None
+    view = memoryview(data).cast("B")
+    if n_fb and not _settle_undecided(
+        view, cap, bbox.reshape(-1), area, fb_slot[:n_fb], fb_start, fb_end
+    ):
+        return None
+    names = _names(view, name_start[:n_cat], name_end[:n_cat], name_kind[:n_cat])
+    if names is None:
+        return None
+    return GroundTruthColumns(
+        image_id=img_id[:n_img].copy(),
+        cat_id=cat_id[:n_cat].copy(),
+        cat_name=names,
+        ann_id=ann_id[:n_ann],
+        ann_image_id=ann_img[:n_ann],
+        ann_category_id=ann_cat[:n_ann],
+        bbox=bbox[:n_ann],
+        area=area[:n_ann],
+        iscrowd=crowd[:n_ann],
+        ignore=ignore[:n_ann],
+    )
+
+
+def _names(view: memoryview, starts, ends, kinds) -> tuple[str, ...] | None:
+    """Decode category names; json.loads for those written with escapes."""
+    names = []
+    for s, e, kind in zip(starts.tolist(), ends.tolist(), kinds.tolist()):
+        if kind == 0:
+            names.append("")
+        elif kind == 1:
+            names.append(str(view[s:e], "utf-8"))  # the kernel checked it is valid UTF-8
+        else:
+            name = json.loads(bytes(view[s - 1 : e + 1]))
+            if not isinstance(name, str):
+                return None
+            names.append(name)
+    return tuple(names)
+
+
+def _settle_undecided(view, cap, bbox, area, slots, starts, ends) -> bool:
+    """Convert the numbers the kernel could not round with Python's float().
+
+    CPython's float() is correctly rounded, like json.loads; an integer token
+    gives the same double through float() as through int() then numpy.
+    Returns False when a value is not finite.
+    """
+    for slot, s, e in zip(slots.tolist(), starts.tolist(), ends.tolist()):
+        value = float(bytes(view[s:e]))
+        if not math.isfinite(value):
+            return False
+        if slot < 4 * cap:
+            bbox[slot] = value
+        else:
+            area[slot - 4 * cap] = value
+    return True
