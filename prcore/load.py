@@ -130,7 +130,7 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
             data = f.read()
     except OSError as exc:
         raise PrcoreInputError(f"cannot read file: {exc.strerror}", file=name) from None
-    if not data.strip():
+    if not data or data.isspace():  # data.strip() would copy the whole file
         raise PrcoreInputError("file is empty, expected JSON", file=name)
     return data
 

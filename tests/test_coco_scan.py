@@ -257,7 +257,7 @@ def encode(doc, rnd: random.Random) -> bytes:
 # ---------------------------------------------------------------- properties
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.randoms(use_true_random=False), st.integers(0, 6), st.integers(0, 5),
        st.integers(0, 12))
 def test_random_documents_match_json_loads(rnd, n_img, n_cat, n_ann):
