@@ -125,9 +125,8 @@ def _descending_keys(score: np.ndarray) -> np.ndarray:
 
 
 def _score_sorted(items: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``items`` stably sorted by their descending-score ``keys``."""
+    """``items`` stably sorted by their descending-score ``keys`` (one per item)."""
     items = np.array(items, np.int64)
-    keys = np.array(keys, np.uint64)
     radix_sort(keys, items, np.empty_like(keys), np.empty_like(items), np.empty(65536, np.int64))
     return items
 
@@ -210,26 +209,34 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
     g_sel = g_keep[g_order]
 
-    # Detections into cells, each sorted by descending score, ties in file
-    # order (pycocotools' per-cell mergesort), and for useCats=0 ties by
-    # category first (its per-image list is built category by category).
+    # Two orders of the detections, from one score sort and stable scatters:
+    #   accumulation order (block, -score, image, rank) -- accumulate()'s
+    #   concatenation of images followed by a stable sort on score;
+    #   cell order (image, category, -score, file position) -- evaluateImg's
+    #   per-cell stable sort (for useCats=0, category before file position,
+    #   as its per-image list is built category by category).
     score_all = dets.score
-    dkey = _descending_keys(score_all)
     n_all = len(score_all)
+    img_key = np.zeros(n_all, np.int64)
+    img_key[d_keep] = d_img
+    cat_key = np.zeros(n_all, np.int64)
+    cat_key[d_keep] = d_cat
+    img_groups = _offsets(np.bincount(d_img, minlength=n_img))
+    cat_groups = _offsets(np.bincount(d_cat, minlength=n_cat))
     if use_cats:
-        items = _score_sorted(d_keep, dkey[d_keep])
+        items = _scatter(d_keep, img_key, img_groups)  # (image, file)
+        items = _score_sorted(items, _descending_keys(score_all[items]))
+        acc_items = _scatter(items, cat_key, cat_groups)  # (category, -score, image, file)
         d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
         cell_key = np.zeros(n_all, np.int64)
         cell_key[d_keep] = d_fine
+        cell_order = _scatter(acc_items, cell_key, d_cells)
     else:
-        cat_key = np.zeros(n_all, np.int64)
-        cat_key[d_keep] = d_cat
-        items = _scatter(d_keep, cat_key, _offsets(np.bincount(d_cat, minlength=n_cat)))
-        items = _score_sorted(items, dkey[items])
-        d_cells = _offsets(np.bincount(d_img, minlength=n_cells))
-        cell_key = np.zeros(n_all, np.int64)
-        cell_key[d_keep] = d_img
-    cell_order = _scatter(items, cell_key, d_cells)
+        items = _scatter(d_keep, cat_key, cat_groups)  # (category, file)
+        items = _scatter(items, img_key, img_groups)  # (image, category, file)
+        acc_items = _score_sorted(items, _descending_keys(score_all[items]))
+        d_cells = img_groups
+        cell_order = _scatter(acc_items, img_key, d_cells)
     sizes = np.diff(d_cells)
     rank = np.arange(len(cell_order), dtype=np.int64) - np.repeat(d_cells[:-1], sizes)
     # computeIoU keeps only the top maxDets[-1] of each cell.
@@ -275,11 +282,11 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         block_offsets = np.array([0, len(det_index)], np.int64)
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
-    # From here on every per-detection array is in accumulate's order: by
-    # block, descending score, ties in cell order (image, then rank).
-    acc_order = _score_sorted(np.arange(len(det_score), dtype=np.int64), dkey[det_index])
-    if use_cats:
-        acc_order = _scatter(acc_order, cat_pos[dets.cat[det_index]], block_offsets)
+    # From here on every per-detection array is in accumulation order.
+    position = np.full(n_all, -1, np.int64)
+    position[det_index] = np.arange(len(det_index))
+    acc_order = position[acc_items]
+    acc_order = acc_order[acc_order >= 0]  # drop those beyond maxDets[-1]
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
