@@ -521,8 +521,8 @@ def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detecti
     except (KeyError, TypeError):
         raise _fail(records, DetectionRecord, file, None) from None
     ok = image_id is not None and category_id is not None and bbox is not None
-    score = None
-    if ok and _only_types(raw_score, _NUM_TYPES):
+    ok = ok and _only_types(raw_score, _NUM_TYPES)
+    if ok:
         score = np.array(raw_score, dtype=np.float64)
         ok = bool(np.isfinite(score).all())
     if not ok:
