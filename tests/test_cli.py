@@ -1,0 +1,59 @@
+"""The prcore command: each subcommand on the bundled example."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import prcore
+from prcore.cli import main
+from prcore.example import example_paths
+
+GT, DT = (str(p) for p in example_paths())
+
+
+def test_demo(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in out
+    assert "best F1" in out and "precision >= 0.9" in out and "ALL (shared)" in out
+    assert "truncated" in out  # the example stops at detectron2's 0.05 cut-off
+
+
+def test_eval_prints_summary_then_per_class(capsys):
+    assert main(["eval", GT, DT]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert prcore.evaluate(GT, DT).summary().splitlines() == lines[:12]
+    assert lines[13].split()[:4] == ["class", "AP", "AP50", "AP75"]
+
+
+def test_threshold_json(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert main(["threshold", GT, DT, "--min-precision", "0.8", "--per-class", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert len(report["per_class"]) == 5
+    shared = report["shared"]
+    assert shared["precision"] >= 0.8
+    assert shared["tp"] / (shared["tp"] + shared["fp"]) == pytest.approx(shared["precision"])
+
+
+def test_curves_csv_matches_library(tmp_path):
+    out = tmp_path / "c.csv"
+    assert main(["curves", GT, DT, "--class", "car", "--iou", "0.75", "--csv", str(out)]) == 0
+    rows = np.loadtxt(out, delimiter=",", skiprows=1)
+    curve = prcore.evaluate(GT, DT).curve("car", iou=0.75)
+    np.testing.assert_array_equal(rows[:, 0], curve.thresholds[::-1])
+    np.testing.assert_array_equal(rows[:, 1], curve.precision[:-1][::-1])
+
+
+def test_sweep(capsys):
+    assert main(["sweep", GT, DT, "--thresholds", "0.05,0.5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["score", ">=", "dets"] and len(out) == 4
+
+
+def test_sweep_bad_thresholds(capsys):
+    assert main(["sweep", GT, DT, "--thresholds", "0.1,abc"]) == 2
+    assert capsys.readouterr().err.startswith("prcore: error: --thresholds")
