@@ -83,8 +83,10 @@ def _cmd_curves(args) -> int:
     csv = curve.to_csv()
     if args.csv:
         _atomic_write(args.csv, lambda f: f.write(csv.encode()))
-        print(f"wrote {len(curve.thresholds)} operating points for {curve.category_name} "
-              f"to {args.csv}")
+        print(
+            f"wrote {len(curve.thresholds)} operating points for {curve.category_name} "
+            f"to {args.csv}"
+        )
     else:
         sys.stdout.write(csv)
     note = curve.truncation_note()
@@ -96,9 +98,9 @@ def _cmd_curves(args) -> int:
 
 
 def _draw_curves(result, args):
-    from prcore.display import PrecisionRecallDisplay, ScoreCurveDisplay
-
     import matplotlib
+
+    from prcore.display import PrecisionRecallDisplay, ScoreCurveDisplay
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -106,7 +108,9 @@ def _draw_curves(result, args):
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     cats = None if args.category is None else [args.category]
     PrecisionRecallDisplay.from_result(result, cats, iou=args.iou, area=args.area).plot(ax=left)
-    ScoreCurveDisplay.from_result(result, args.category, iou=args.iou, area=args.area).plot(ax=right)
+    ScoreCurveDisplay.from_result(result, args.category, iou=args.iou, area=args.area).plot(
+        ax=right
+    )
     fig.tight_layout()
     return fig
 
@@ -120,8 +124,12 @@ def _save_plot(path: str, draw) -> None:
 def _cmd_threshold(args) -> int:
     result = _evaluate(args)
     report = result.select_thresholds(
-        min_precision=args.min_precision, min_recall=args.min_recall, best_f1=args.best_f1,
-        per_class=args.per_class, iou=args.iou, area=args.area,
+        min_precision=args.min_precision,
+        min_recall=args.min_recall,
+        best_f1=args.best_f1,
+        per_class=args.per_class,
+        iou=args.iou,
+        area=args.area,
     )
     print(report.to_text())
     if args.json:
@@ -145,9 +153,8 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from prcore.example import example_paths
-
     import prcore
+    from prcore.example import example_paths
 
     gt, dt = example_paths()
     print(f"prcore demo: {gt.name} + {dt.name} (bundled example)\n")
@@ -185,8 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("curves", help="raw precision-recall curve as CSV")
     common(p)
-    p.add_argument("--class", dest="category", default=None,
-                   help="category name or id (default: all categories pooled)")
+    p.add_argument(
+        "--class",
+        dest="category",
+        default=None,
+        help="category name or id (default: all categories pooled)",
+    )
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--area", default="all")
     p.add_argument("--csv", metavar="OUT")

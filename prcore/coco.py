@@ -169,12 +169,10 @@ class COCO:
         """Results (from :meth:`loadRes`) as validated columns (cached)."""
         if not isinstance(self._columns, Detections):
             gt = self._gt_source.ground_truth()
-            self._columns = detections_from_records(
-                self.dataset["annotations"], gt, "<detections>"
-            )
+            self._columns = detections_from_records(self.dataset["annotations"], gt, "<detections>")
         return self._columns
 
-    def loadRes(self, resFile) -> "COCO":
+    def loadRes(self, resFile) -> COCO:
         """Results as a COCO object, like pycocotools (ids 1..N in file order).
 
         A path or a list of dicts; validated against this ground truth.
@@ -196,9 +194,11 @@ class COCO:
         return res
 
     def _results_dataset_from(self, anns: list) -> dict:
-        ds = {"info": copy.deepcopy(self.dataset.get("info", {})),
-              "images": list(self.dataset.get("images", [])),
-              "categories": copy.deepcopy(self.dataset.get("categories", []))}
+        ds = {
+            "info": copy.deepcopy(self.dataset.get("info", {})),
+            "images": list(self.dataset.get("images", [])),
+            "categories": copy.deepcopy(self.dataset.get("categories", [])),
+        }
         for i, ann in enumerate(anns):
             bb = ann["bbox"]
             if "segmentation" not in ann:

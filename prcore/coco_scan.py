@@ -112,8 +112,23 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     while True:
         fb_slot, fb_start, fb_end = (np.empty(fb_cap, np.int64) for _ in range(3))
         status, n_img, n_cat, n_ann, n_fb = scan_ground_truth_kernel(
-            buf, _tables(), img_id, cat_id, name_start, name_end, name_kind,
-            ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, fb_slot, fb_start, fb_end,
+            buf,
+            _tables(),
+            img_id,
+            cat_id,
+            name_start,
+            name_end,
+            name_kind,
+            ann_id,
+            ann_img,
+            ann_cat,
+            bbox,
+            area,
+            crowd,
+            ignore,
+            fb_slot,
+            fb_start,
+            fb_end,
         )
         if status != FALLBACK_FULL:
             break

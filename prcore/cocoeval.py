@@ -56,8 +56,9 @@ class Params:
 class COCOeval:
     """``COCOeval(cocoGt, cocoDt, iouType)``; ``evaluate()``, ``accumulate()``, ``summarize()``."""
 
-    def __init__(self, cocoGt: COCO | None = None, cocoDt: COCO | None = None,
-                 iouType: str = "segm") -> None:
+    def __init__(
+        self, cocoGt: COCO | None = None, cocoDt: COCO | None = None, iouType: str = "segm"
+    ) -> None:
         if not iouType:
             print("iouType not specified. use default iouType segm")
         self.cocoGt = cocoGt

@@ -206,12 +206,21 @@ def pick_threshold(
         best = f1.max()
         idx = int(np.flatnonzero(f1 == best).max())
     if idx is None:
-        return ThresholdPick(curve.category_id, curve.category_name, None, None, None, None,
-                             0, 0, curve.n_gt, note)
+        return ThresholdPick(
+            curve.category_id, curve.category_name, None, None, None, None, 0, 0, curve.n_gt, note
+        )
     f1_at = float(curve.f1[idx])
     return ThresholdPick(
-        curve.category_id, curve.category_name, float(curve.thresholds[idx]), float(p[idx]),
-        float(r[idx]), f1_at, int(curve.tp[idx]), int(curve.fp[idx]), curve.n_gt, note,
+        curve.category_id,
+        curve.category_name,
+        float(curve.thresholds[idx]),
+        float(p[idx]),
+        float(r[idx]),
+        f1_at,
+        int(curve.tp[idx]),
+        int(curve.fp[idx]),
+        curve.n_gt,
+        note,
     )
 
 
@@ -227,17 +236,26 @@ class ThresholdReport:
     per_class: tuple[ThresholdPick, ...] = ()
 
     def to_text(self) -> str:
-        head = (f"Score thresholds for {self.criterion} "
-                f"(IoU={self.iou:g}, area={self.area}, maxDets={self.max_dets}; raw curves)")
+        head = (
+            f"Score thresholds for {self.criterion} "
+            f"(IoU={self.iou:g}, area={self.area}, maxDets={self.max_dets}; raw curves)"
+        )
         rows = []
         for pick in (*self.per_class, self.shared):
             name = pick.category_name if pick is not self.shared else "ALL (shared)"
-            rows.append([
-                name,
-                "-" if pick.threshold is None else f"{pick.threshold:.4f}",
-                fmt_num(pick.precision), fmt_num(pick.recall), fmt_num(pick.f1),
-                str(pick.tp), str(pick.fp), str(pick.n_gt), pick.note or "",
-            ])
+            rows.append(
+                [
+                    name,
+                    "-" if pick.threshold is None else f"{pick.threshold:.4f}",
+                    fmt_num(pick.precision),
+                    fmt_num(pick.recall),
+                    fmt_num(pick.f1),
+                    str(pick.tp),
+                    str(pick.fp),
+                    str(pick.n_gt),
+                    pick.note or "",
+                ]
+            )
         table = format_table(
             ["class", "threshold", "precision", "recall", "F1", "TP", "FP", "GT", "note"], rows
         )
@@ -247,7 +265,10 @@ class ThresholdReport:
         from dataclasses import asdict
 
         return {
-            "criterion": self.criterion, "iou": self.iou, "area": self.area,
-            "max_dets": self.max_dets, "shared": asdict(self.shared),
+            "criterion": self.criterion,
+            "iou": self.iou,
+            "area": self.area,
+            "max_dets": self.max_dets,
+            "shared": asdict(self.shared),
             "per_class": [asdict(p) for p in self.per_class],
         }

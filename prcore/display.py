@@ -7,8 +7,8 @@ never recomputes a metric.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from prcore.curves import PRCurve
 
@@ -21,8 +21,14 @@ class PrecisionRecallDisplay:
     title: str = ""
 
     @classmethod
-    def from_result(cls, result, categories=None, iou: float = 0.5, area: str = "all",
-                    max_dets: int | None = None) -> "PrecisionRecallDisplay":
+    def from_result(
+        cls,
+        result,
+        categories=None,
+        iou: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> PrecisionRecallDisplay:
         """Curves for ``categories`` (ids or names; ``None`` = all, plus the pooled curve)."""
         if categories is None:
             cats = list(result.params.cat_ids) if result.params.use_cats else []
@@ -41,8 +47,14 @@ class PrecisionRecallDisplay:
         for c in self.curves:
             pooled = c.category_id is None
             label = c.category_name if not pooled else "all classes"
-            line, = ax.step(c.recall, c.precision, where="post", label=label,
-                            linewidth=2.5 if pooled else 1.2, color="black" if pooled else None)
+            (line,) = ax.step(
+                c.recall,
+                c.precision,
+                where="post",
+                label=label,
+                linewidth=2.5 if pooled else 1.2,
+                color="black" if pooled else None,
+            )
             if mark_best_f1 and len(c.thresholds):
                 i = int(c.f1.argmax())
                 ax.plot(c.recall[i], c.precision[i], "o", color=line.get_color(), markersize=4)
@@ -66,8 +78,9 @@ class ScoreCurveDisplay:
     curve: PRCurve
 
     @classmethod
-    def from_result(cls, result, category=None, iou: float = 0.5, area: str = "all",
-                    max_dets: int | None = None) -> "ScoreCurveDisplay":
+    def from_result(
+        cls, result, category=None, iou: float = 0.5, area: str = "all", max_dets: int | None = None
+    ) -> ScoreCurveDisplay:
         return cls(result.curve(category, iou, area, max_dets))
 
     def plot(self, ax=None):

@@ -143,7 +143,9 @@ def _take_rows(states: np.ndarray, order: np.ndarray) -> np.ndarray:
     d, a, t = states.shape
     if d == 0:
         return states
-    rows = np.ascontiguousarray(states).reshape(d, a * t).view(np.dtype((np.void, a * t))).reshape(d)
+    rows = (
+        np.ascontiguousarray(states).reshape(d, a * t).view(np.dtype((np.void, a * t))).reshape(d)
+    )
     return np.take(rows, order).view(np.uint8).reshape(len(order), a, t)
 
 
@@ -260,21 +262,36 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
 
     def scratch():
         return (
-            np.empty((max_d, max_g), np.float64), np.empty(max_d, np.float64),
-            np.empty(max_g, np.int64), np.empty((n_area, max_g), np.bool_),
-            np.empty(max_g, np.bool_), np.empty((n_area, n_thr, max_d), np.int64),
+            np.empty((max_d, max_g), np.float64),
+            np.empty(max_d, np.float64),
+            np.empty(max_g, np.int64),
+            np.empty((n_area, max_g), np.bool_),
+            np.empty(max_g, np.bool_),
+            np.empty((n_area, n_thr, max_d), np.int64),
         )
 
     _run_split(
-        match_cells, det_cells,
-        (det_cells, det_box, det_area, g_cells, gt_box, gt_area, gt_crowd, gt_id,
-         iou_thrs, area_rng, det_state),
+        match_cells,
+        det_cells,
+        (
+            det_cells,
+            det_box,
+            det_area,
+            g_cells,
+            gt_box,
+            gt_area,
+            gt_crowd,
+            gt_id,
+            iou_thrs,
+            area_rng,
+            det_state,
+        ),
         scratch,
     )
 
     det_score = np.ascontiguousarray(score_all[det_index])
     if use_cats:
-        block_offsets = det_cells[:: n_img] if n_img else np.zeros(n_cat + 1, np.int64)
+        block_offsets = det_cells[::n_img] if n_img else np.zeros(n_cat + 1, np.int64)
         block_offsets = np.ascontiguousarray(block_offsets)
         n_blocks = n_cat
         g_block = cat_pos[gt.ann_cat[g_sel]]
@@ -303,28 +320,55 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_cr], minlength=n_cat)
     n_dt = np.bincount(d_cat, minlength=n_cat)
     return MatchTable(
-        det_index=det_index, det_img=det_img, det_cat=det_cat, det_score=det_score,
-        det_rank=det_rank, det_state=det_state, block_offsets=block_offsets,
-        n_pos=n_pos, n_gt=n_gt, n_dt=n_dt,
+        det_index=det_index,
+        det_img=det_img,
+        det_cat=det_cat,
+        det_score=det_score,
+        det_rank=det_rank,
+        det_state=det_state,
+        block_offsets=block_offsets,
+        n_pos=n_pos,
+        n_gt=n_gt,
+        n_dt=n_dt,
     )
 
 
 def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     """``precision``, ``recall``, ``scores`` arrays in COCOeval's layout."""
     n_blocks = table.block_offsets.shape[0] - 1
-    shape = (len(params.iou_thrs), len(params.rec_thrs), n_blocks,
-             len(params.area_rng), len(params.max_dets))
+    shape = (
+        len(params.iou_thrs),
+        len(params.rec_thrs),
+        n_blocks,
+        len(params.area_rng),
+        len(params.max_dets),
+    )
     precision = -np.ones(shape)
     scores = -np.ones(shape)
     recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
     longest = max(int(np.diff(table.block_offsets).max()) if n_blocks else 0, 1)
     _run_split(
-        accumulate_curves, table.block_offsets,
-        (table.block_offsets, table.det_rank, table.det_score,
-         table.det_state, table.n_pos, params.rec_thrs_array(), params.max_dets_array(),
-         float(min_score), precision, recall, scores),
-        lambda: (np.empty(longest, np.int64), np.empty(longest + 1, np.int64),
-                 np.empty(longest + 1, np.int64), np.empty(longest, np.float64)),
+        accumulate_curves,
+        table.block_offsets,
+        (
+            table.block_offsets,
+            table.det_rank,
+            table.det_score,
+            table.det_state,
+            table.n_pos,
+            params.rec_thrs_array(),
+            params.max_dets_array(),
+            float(min_score),
+            precision,
+            recall,
+            scores,
+        ),
+        lambda: (
+            np.empty(longest, np.int64),
+            np.empty(longest + 1, np.int64),
+            np.empty(longest + 1, np.int64),
+            np.empty(longest, np.float64),
+        ),
     )
     return precision, recall, scores
 
@@ -355,8 +399,12 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
     return EvaluationResult.build(
-        params=params, ground_truth=ground_truth, table=table,
-        precision=precision, recall=recall, scores=scores,
+        params=params,
+        ground_truth=ground_truth,
+        table=table,
+        precision=precision,
+        recall=recall,
+        scores=scores,
         n_detections=len(detections),
     )
 
@@ -373,12 +421,17 @@ def _warn_categories_without_gt(gt, dets, table: MatchTable, params: Params) -> 
     has_any = np.zeros(len(gt.cat_ids), bool)
     has_any[gt.ann_cat] = True
     cat_pos_ids = np.asarray(params.cat_ids, np.int64)
-    ids = [int(cat_pos_ids[k]) for k in lonely if not has_any[np.searchsorted(gt.cat_ids, cat_pos_ids[k])]]
+    ids = [
+        int(cat_pos_ids[k])
+        for k in lonely
+        if not has_any[np.searchsorted(gt.cat_ids, cat_pos_ids[k])]
+    ]
     if ids:
         n = int(table.n_dt[lonely].sum())
         warnings.warn(
             f"{dets.source}: {n} detection(s) of categories with no ground truth "
             f"(ids {', '.join(map(str, ids[:10]))}{'...' if len(ids) > 10 else ''}); "
             "pycocotools scores those categories as -1 (absent) and leaves them out of the means",
-            PrcoreWarning, stacklevel=3,
+            PrcoreWarning,
+            stacklevel=3,
         )

@@ -315,14 +315,22 @@ def _ground_truth_from_columns(
     dup = _first_duplicate(img_file_ids)
     if dup >= 0:
         raise PrcoreInputError(
-            "duplicate image id", file=file, section="images", index=dup,
-            record_id=int(img_file_ids[dup]), field="id",
+            "duplicate image id",
+            file=file,
+            section="images",
+            index=dup,
+            record_id=int(img_file_ids[dup]),
+            field="id",
         )
     dup = _first_duplicate(cat_file_ids)
     if dup >= 0:
         raise PrcoreInputError(
-            "duplicate category id", file=file, section="categories", index=dup,
-            record_id=int(cat_file_ids[dup]), field="id",
+            "duplicate category id",
+            file=file,
+            section="categories",
+            index=dup,
+            record_id=int(cat_file_ids[dup]),
+            field="id",
         )
     order = np.argsort(cat_file_ids, kind="stable")
     cat_ids = cat_file_ids[order]
@@ -334,27 +342,47 @@ def _ground_truth_from_columns(
     dup = _first_duplicate(ann_id)
     if dup >= 0:
         raise PrcoreInputError(
-            "duplicate annotation id", file=file, section="annotations", index=dup,
-            record_id=int(ann_id[dup]), field="id",
+            "duplicate annotation id",
+            file=file,
+            section="annotations",
+            index=dup,
+            record_id=int(ann_id[dup]),
+            field="id",
         )
     ann_img, bad = _dense(ann_image_id, img_ids)
     if bad >= 0:
         raise PrcoreInputError(
-            f"image_id {int(ann_image_id[bad])} is not in 'images'", file=file,
-            section="annotations", index=bad, record_id=int(ann_id[bad]), field="image_id",
+            f"image_id {int(ann_image_id[bad])} is not in 'images'",
+            file=file,
+            section="annotations",
+            index=bad,
+            record_id=int(ann_id[bad]),
+            field="image_id",
         )
     ann_cat, bad = _dense(ann_category_id, cat_ids)
     if bad >= 0:
         raise PrcoreInputError(
-            f"category_id {int(ann_category_id[bad])} is not in 'categories'", file=file,
-            section="annotations", index=bad, record_id=int(ann_id[bad]), field="category_id",
+            f"category_id {int(ann_category_id[bad])} is not in 'categories'",
+            file=file,
+            section="annotations",
+            index=bad,
+            record_id=int(ann_id[bad]),
+            field="category_id",
         )
 
     _warn_ground_truth_quirks(file, ann_id, crowd, ignore)
     return GroundTruth(
-        source=file, img_ids=img_ids, cat_ids=cat_ids, cat_names=cat_names,
-        ann_id=ann_id, ann_img=ann_img, ann_cat=ann_cat, ann_bbox=bbox,
-        ann_area=area, ann_crowd=crowd, dataset=dataset,
+        source=file,
+        img_ids=img_ids,
+        cat_ids=cat_ids,
+        cat_names=cat_names,
+        ann_id=ann_id,
+        ann_img=ann_img,
+        ann_cat=ann_cat,
+        ann_bbox=bbox,
+        ann_area=area,
+        ann_crowd=crowd,
+        dataset=dataset,
     )
 
 
@@ -416,7 +444,8 @@ def _annotation_columns_validated(anns: list, file: str):
         warnings.warn(
             f"{file}: {len(missing_area)} annotation(s) have no 'area' (first: annotations"
             f"[{missing_area[0]}]); using bbox width*height for the area ranges",
-            PrcoreWarning, stacklevel=6,
+            PrcoreWarning,
+            stacklevel=6,
         )
     n = len(recs)
     bbox = np.array([r.bbox for r in recs], dtype=np.float64).reshape(n, 4)
@@ -427,7 +456,8 @@ def _annotation_columns_validated(anns: list, file: str):
         np.array([r.id for r in recs], np.int64),
         np.array([r.image_id for r in recs], np.int64),
         np.array([r.category_id for r in recs], np.int64),
-        bbox, area,
+        bbox,
+        area,
         np.array([bool(r.iscrowd) for r in recs], bool),
         [r.ignore for r in recs],
     )
@@ -440,14 +470,14 @@ def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
             f"{file}: annotations[{int(zero[0])}] has id 0; pycocotools marks matches by "
             "annotation id and 0 means 'unmatched', so a detection matched to it is "
             "scored as a false positive (reproduced here)",
-            PrcoreWarning, stacklevel=5,
+            PrcoreWarning,
+            stacklevel=5,
         )
     if isinstance(ignore, np.ndarray):
         overridden = np.flatnonzero((ignore >= 0) & ((ignore != 0) != crowd)).tolist()
     else:
         overridden = [
-            i for i, (g, c) in enumerate(zip(ignore, crowd))
-            if g is not None and bool(g) != bool(c)
+            i for i, (g, c) in enumerate(zip(ignore, crowd)) if g is not None and bool(g) != bool(c)
         ]
     if overridden:
         i = overridden[0]
@@ -455,7 +485,8 @@ def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
             f"{file}: {len(overridden)} annotation(s) have an 'ignore' flag that differs from "
             f"'iscrowd' (first: annotations[{i}]); pycocotools replaces 'ignore' with "
             "'iscrowd', so 'ignore' has no effect (reproduced here)",
-            PrcoreWarning, stacklevel=5,
+            PrcoreWarning,
+            stacklevel=5,
         )
 
 
@@ -535,7 +566,10 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
     if bad >= 0:
         raise PrcoreInputError(
             f"image_id {int(image_id[bad])} is not in the ground truth's images",
-            file=file, index=bad, record_id=int(image_id[bad]), field="image_id",
+            file=file,
+            index=bad,
+            record_id=int(image_id[bad]),
+            field="image_id",
             id_name="image_id",
         )
     cat, bad = _dense(category_id, gt.cat_ids)
@@ -543,11 +577,19 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
         raise PrcoreInputError(
             f"category_id {int(category_id[bad])} is not in the ground truth's categories "
             f"(known ids: {_id_summary(gt.cat_ids)}); check the label map",
-            file=file, index=bad, record_id=int(image_id[bad]), field="category_id",
+            file=file,
+            index=bad,
+            record_id=int(image_id[bad]),
+            field="category_id",
             id_name="image_id",
         )
-    return Detections(source=file, img=img, cat=cat, bbox=np.ascontiguousarray(bbox, np.float64),
-                      score=np.ascontiguousarray(score, np.float64))
+    return Detections(
+        source=file,
+        img=img,
+        cat=cat,
+        bbox=np.ascontiguousarray(bbox, np.float64),
+        score=np.ascontiguousarray(score, np.float64),
+    )
 
 
 def _id_summary(ids: np.ndarray) -> str:

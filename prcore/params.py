@@ -16,11 +16,15 @@ IouType = Literal["bbox", "segm", "keypoints"]
 
 def _linspace_iou() -> tuple[float, ...]:
     # pycocotools: np.linspace, not np.arange, so 0.75 is exactly 0.75.
-    return tuple(np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True).tolist())
+    return tuple(
+        np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True).tolist()
+    )
 
 
 def _linspace_rec() -> tuple[float, ...]:
-    return tuple(np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True).tolist())
+    return tuple(
+        np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True).tolist()
+    )
 
 
 DEFAULTS: dict[str, dict] = {
@@ -85,7 +89,7 @@ class Params(BaseModel):
         return tuple(float(x) for x in v)
 
     @model_validator(mode="after")
-    def _fill_defaults(self) -> "Params":
+    def _fill_defaults(self) -> Params:
         d = DEFAULTS[self.iou_type]
         fill = {}
         if self.iou_thrs is None:
@@ -100,8 +104,8 @@ class Params(BaseModel):
             n = len(self.area_rng) if self.area_rng is not None else len(d["area_rng"])
             # pycocotools keeps its default labels when only areaRng changes.
             same_len = n == len(d["area_rng_lbl"])
-            fill["area_rng_lbl"] = d["area_rng_lbl"] if same_len else tuple(
-                f"area{i}" for i in range(n)
+            fill["area_rng_lbl"] = (
+                d["area_rng_lbl"] if same_len else tuple(f"area{i}" for i in range(n))
             )
         for k, v in fill.items():
             object.__setattr__(self, k, v)
@@ -109,7 +113,7 @@ class Params(BaseModel):
             raise ValueError("area_rng and area_rng_lbl must have the same length")
         return self
 
-    def with_ids(self, img_ids, cat_ids) -> "Params":
+    def with_ids(self, img_ids, cat_ids) -> Params:
         """A copy with the image and category ids filled in."""
         return self.model_copy(
             update={

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -100,16 +100,25 @@ class EvaluationResult:
     n_detections: int
 
     @classmethod
-    def build(cls, *, params, ground_truth: GroundTruth, table, precision, recall, scores,
-              n_detections) -> "EvaluationResult":
+    def build(
+        cls, *, params, ground_truth: GroundTruth, table, precision, recall, scores, n_detections
+    ) -> EvaluationResult:
         names = dict(zip(ground_truth.cat_ids.tolist(), ground_truth.cat_names))
         cat_names = tuple(names.get(c, str(c)) for c in params.cat_ids)
         for arr in (precision, recall, scores):
             arr.setflags(write=False)
         stats = summary_stats(precision, recall, params)
         stats.setflags(write=False)
-        return cls(stats=stats, precision=precision, recall=recall, scores=scores,
-                   params=params, cat_names=cat_names, table=table, n_detections=n_detections)
+        return cls(
+            stats=stats,
+            precision=precision,
+            recall=recall,
+            scores=scores,
+            params=params,
+            cat_names=cat_names,
+            table=table,
+            n_detections=n_detections,
+        )
 
     # ------------------------------------------------------------ summary views
 
@@ -142,9 +151,7 @@ class EvaluationResult:
         if max_dets is None:
             return len(self.params.max_dets) - 1
         if max_dets not in self.params.max_dets:
-            raise PrcoreInputError(
-                f"max_dets {max_dets} is not among {list(self.params.max_dets)}"
-            )
+            raise PrcoreInputError(f"max_dets {max_dets} is not among {list(self.params.max_dets)}")
         return self.params.max_dets.index(max_dets)
 
     def per_class(self) -> list[ClassRow]:
@@ -159,20 +166,31 @@ class EvaluationResult:
         rows = []
         for k, cid in enumerate(self.params.cat_ids):
             p = self.precision[:, :, k, a, m]
-            rows.append(ClassRow(
-                category_id=cid, name=self.cat_names[k],
-                ap=_mean_valid(p),
-                ap50=_mean_valid(p[t50]) if len(t50) else None,
-                ap75=_mean_valid(p[t75]) if len(t75) else None,
-                recall=_mean_valid(self.recall[:, k, a, m]),
-                n_gt=int(self.table.n_gt[k]), n_dt=int(self.table.n_dt[k]),
-            ))
+            rows.append(
+                ClassRow(
+                    category_id=cid,
+                    name=self.cat_names[k],
+                    ap=_mean_valid(p),
+                    ap50=_mean_valid(p[t50]) if len(t50) else None,
+                    ap75=_mean_valid(p[t75]) if len(t75) else None,
+                    recall=_mean_valid(self.recall[:, k, a, m]),
+                    n_gt=int(self.table.n_gt[k]),
+                    n_dt=int(self.table.n_dt[k]),
+                )
+            )
         return rows
 
     def per_class_table(self) -> str:
         rows = [
-            [r.name, fmt_num(r.ap), fmt_num(r.ap50), fmt_num(r.ap75), fmt_num(r.recall),
-             str(r.n_gt), str(r.n_dt)]
+            [
+                r.name,
+                fmt_num(r.ap),
+                fmt_num(r.ap50),
+                fmt_num(r.ap75),
+                fmt_num(r.recall),
+                str(r.n_gt),
+                str(r.n_dt),
+            ]
             for r in self.per_class()
         ]
         return format_table(["class", "AP", "AP50", "AP75", "AR", "GT", "dets"], rows)
@@ -207,9 +225,14 @@ class EvaluationResult:
             n_gt = int(tab.n_pos[k, a])
             cid, name = self.params.cat_ids[k], self.cat_names[k]
         return curve_from_sequence(
-            tab.det_score[pos], tab.det_state[pos, a, t], n_gt,
-            category_id=cid, category_name=name, iou=float(self.params.iou_thrs[t]),
-            area=area, max_dets=max_det,
+            tab.det_score[pos],
+            tab.det_state[pos, a, t],
+            n_gt,
+            category_id=cid,
+            category_name=name,
+            iou=float(self.params.iou_thrs[t]),
+            area=area,
+            max_dets=max_det,
         )
 
     def curves(self, iou: float = 0.5, area: str = "all", max_dets: int | None = None):
@@ -282,18 +305,23 @@ class EvaluationResult:
             precision, recall, _ = accumulate(self.table, self.params, min_score=float(thr))
             stats = summary_stats(precision, recall, self.params)
             kept = int(np.count_nonzero(self.table.det_score >= thr))
-            rows.append(SweepRow(score_threshold=float(thr), n_detections=kept,
-                                 stats=stats.tolist()))
+            rows.append(
+                SweepRow(score_threshold=float(thr), n_detections=kept, stats=stats.tolist())
+            )
         return SweepResult(tuple(rows))
 
     # ------------------------------------------------------------ serialisation
 
     def report(self) -> EvaluationReport:
         return EvaluationReport(
-            prcore_version=__version__, iou_type=self.params.iou_type,
-            stat_names=list(STAT_NAMES), stats=self.stats.tolist(),
-            per_class=self.per_class(), params=self.params,
-            n_images=len(self.params.img_ids), n_detections=self.n_detections,
+            prcore_version=__version__,
+            iou_type=self.params.iou_type,
+            stat_names=list(STAT_NAMES),
+            stats=self.stats.tolist(),
+            per_class=self.per_class(),
+            params=self.params,
+            n_images=len(self.params.img_ids),
+            n_detections=self.n_detections,
         )
 
     def to_dict(self) -> dict:

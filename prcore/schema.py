@@ -127,7 +127,9 @@ def first_error(
         if not isinstance(rec, dict):
             return PrcoreInputError(
                 f"expected a JSON object, got {type(rec).__name__}",
-                file=file, section=section, index=i,
+                file=file,
+                section=section,
+                index=i,
             )
         try:
             model.model_validate(rec)
@@ -145,7 +147,12 @@ def first_error(
             rid = rec.get(id_name)
             ok_id = isinstance(rid, (int, str)) and not isinstance(rid, bool)
             return PrcoreInputError(
-                msg, file=file, section=section, index=i,
-                record_id=rid if ok_id else None, field=field, id_name=id_name,
+                msg,
+                file=file,
+                section=section,
+                index=i,
+                record_id=rid if ok_id else None,
+                field=field,
+                id_name=id_name,
             )
     return None

@@ -12,8 +12,18 @@ import numpy as np
 from prcore.params import Params
 
 STAT_NAMES = (
-    "AP", "AP50", "AP75", "APs", "APm", "APl",
-    "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
 )
 
 _LINE = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
@@ -26,10 +36,18 @@ def _stat_specs(params: Params):
     m = [md[min(i, len(md) - 1)] for i in range(3)]
     return (
         # stats[0] is _summarize(1): its default maxDets=100, not maxDets[2].
-        (1, None, "all", 100), (1, 0.5, "all", m[2]), (1, 0.75, "all", m[2]),
-        (1, None, "small", m[2]), (1, None, "medium", m[2]), (1, None, "large", m[2]),
-        (0, None, "all", m[0]), (0, None, "all", m[1]), (0, None, "all", m[2]),
-        (0, None, "small", m[2]), (0, None, "medium", m[2]), (0, None, "large", m[2]),
+        (1, None, "all", 100),
+        (1, 0.5, "all", m[2]),
+        (1, 0.75, "all", m[2]),
+        (1, None, "small", m[2]),
+        (1, None, "medium", m[2]),
+        (1, None, "large", m[2]),
+        (0, None, "all", m[0]),
+        (0, None, "all", m[1]),
+        (0, None, "all", m[2]),
+        (0, None, "small", m[2]),
+        (0, None, "medium", m[2]),
+        (0, None, "large", m[2]),
     )
 
 
@@ -73,8 +91,9 @@ def summary_lines(stats: np.ndarray, params: Params) -> list[str]:
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     """Plain aligned text table (first column left, the rest right-aligned)."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
 
     def fmt(cells):
         out = [cells[0].ljust(widths[0])]

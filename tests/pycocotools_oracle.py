@@ -33,8 +33,13 @@ def run_pycocotools(gt: dict, dets: list, **params) -> COCOeval:
 
 
 _NAMES = {
-    "imgIds": "img_ids", "catIds": "cat_ids", "iouThrs": "iou_thrs", "recThrs": "rec_thrs",
-    "maxDets": "max_dets", "areaRng": "area_rng", "areaRngLbl": "area_rng_lbl",
+    "imgIds": "img_ids",
+    "catIds": "cat_ids",
+    "iouThrs": "iou_thrs",
+    "recThrs": "rec_thrs",
+    "maxDets": "max_dets",
+    "areaRng": "area_rng",
+    "areaRngLbl": "area_rng_lbl",
     "useCats": "use_cats",
 }
 

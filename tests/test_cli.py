@@ -31,7 +31,10 @@ def test_eval_prints_summary_then_per_class(capsys):
 
 def test_threshold_json(tmp_path, capsys):
     out = tmp_path / "t.json"
-    assert main(["threshold", GT, DT, "--min-precision", "0.8", "--per-class", "--json", str(out)]) == 0
+    assert (
+        main(["threshold", GT, DT, "--min-precision", "0.8", "--per-class", "--json", str(out)])
+        == 0
+    )
     report = json.loads(out.read_text())
     assert len(report["per_class"]) == 5
     shared = report["shared"]

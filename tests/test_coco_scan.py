@@ -71,8 +71,10 @@ def reference(data: bytes) -> dict | None:
         return None
     if not all(isinstance(r.get("name", ""), str) for r in cats):
         return None
-    out = {k: [] for k in ("ann_id", "ann_image_id", "ann_category_id", "bbox", "area",
-                           "iscrowd", "ignore")}
+    out = {
+        k: []
+        for k in ("ann_id", "ann_image_id", "ann_category_id", "bbox", "area", "iscrowd", "ignore")
+    }
     for r in anns:
         if not all(_is_id(r.get(k)) for k in ("id", "image_id", "category_id")):
             return None
@@ -85,9 +87,15 @@ def reference(data: bytes) -> dict | None:
         ignore = _flag(r, "ignore", -1, True)
         if None in box or area is None or crowd is None or ignore is None:
             return None
-        for k, v in (("ann_id", r["id"]), ("ann_image_id", r["image_id"]),
-                     ("ann_category_id", r["category_id"]), ("bbox", box), ("area", area),
-                     ("iscrowd", crowd), ("ignore", ignore)):
+        for k, v in (
+            ("ann_id", r["id"]),
+            ("ann_image_id", r["image_id"]),
+            ("ann_category_id", r["category_id"]),
+            ("bbox", box),
+            ("area", area),
+            ("iscrowd", crowd),
+            ("ignore", ignore),
+        ):
             out[k].append(v)
     n = len(anns)
     return {
@@ -155,9 +163,7 @@ def dump(value, rnd: random.Random) -> str:
     items = list(value.items())
     if rnd.random() < 0.5:
         rnd.shuffle(items)
-    inner = ("," + ws()).join(
-        f"{json.dumps(k)}{ws()}:{ws()}{dump(v, rnd)}{ws()}" for k, v in items
-    )
+    inner = ("," + ws()).join(f"{json.dumps(k)}{ws()}:{ws()}{dump(v, rnd)}{ws()}" for k, v in items)
     return "{" + ws() + inner + "}"
 
 
@@ -176,13 +182,27 @@ def number_token(rnd: random.Random) -> Raw:
         digits = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 30)))
         return Raw(str(rnd.randint(1, 9)) + "." + digits)
     if kind == 5:
-        mant = str(rnd.randint(0, 10**rnd.randint(1, 22)))
+        mant = str(rnd.randint(0, 10 ** rnd.randint(1, 22)))
         exp = rnd.choice(["e", "E"]) + rnd.choice(["", "+", "-"]) + str(rnd.randint(0, 330))
         return Raw(mant + rnd.choice(["", ".5", ".000123"]) + exp)
     if kind == 6:
-        return Raw(rnd.choice(["0", "-0", "0.0", "-0.0", "1e0", "0e-5", "4.9e-324",
-                               "2.2250738585072011e-308", "1.7976931348623157e308",
-                               "9007199254740993", "123456789012345678901234567890"]))
+        return Raw(
+            rnd.choice(
+                [
+                    "0",
+                    "-0",
+                    "0.0",
+                    "-0.0",
+                    "1e0",
+                    "0e-5",
+                    "4.9e-324",
+                    "2.2250738585072011e-308",
+                    "1.7976931348623157e308",
+                    "9007199254740993",
+                    "123456789012345678901234567890",
+                ]
+            )
+        )
     return Raw("-" + str(rnd.randint(0, 10**9)) + "." + str(rnd.randint(0, 99)))
 
 
@@ -209,15 +229,19 @@ def extra(rnd: random.Random, depth: int = 0):
 
 def segmentation(rnd: random.Random):
     if rnd.random() < 0.7:
-        return [[number_token(rnd) for _ in range(2 * rnd.randint(3, 12))]
-                for _ in range(rnd.randint(1, 3))]
+        return [
+            [number_token(rnd) for _ in range(2 * rnd.randint(3, 12))]
+            for _ in range(rnd.randint(1, 3))
+        ]
     counts = "".join(rnd.choice("0123456789:;<=>?@ABC\\[]") for _ in range(20))
     return {"size": [rnd.randint(1, 999), rnd.randint(1, 999)], "counts": counts}
 
 
 def document(rnd: random.Random, n_img: int, n_cat: int, n_ann: int) -> dict:
-    images = [{"id": rnd.randint(-5, 10**12), "file_name": text(rnd), "width": 640,
-               "height": 480} for _ in range(n_img)]
+    images = [
+        {"id": rnd.randint(-5, 10**12), "file_name": text(rnd), "width": 640, "height": 480}
+        for _ in range(n_img)
+    ]
     cats = []
     for i in range(n_cat):
         c = {"id": i + 1, "supercategory": text(rnd)}
@@ -226,9 +250,14 @@ def document(rnd: random.Random, n_img: int, n_cat: int, n_ann: int) -> dict:
         cats.append(c)
     anns = []
     for i in range(n_ann):
-        a = {"id": i + 1, "image_id": rnd.randint(0, 10**6), "category_id": rnd.randint(1, 9),
-             "bbox": [number_token(rnd) for _ in range(4)], "area": number_token(rnd),
-             "segmentation": segmentation(rnd)}
+        a = {
+            "id": i + 1,
+            "image_id": rnd.randint(0, 10**6),
+            "category_id": rnd.randint(1, 9),
+            "bbox": [number_token(rnd) for _ in range(4)],
+            "area": number_token(rnd),
+            "segmentation": segmentation(rnd),
+        }
         if rnd.random() < 0.5:
             a["iscrowd"] = rnd.choice([0, 1, True, False])
         if rnd.random() < 0.3:
@@ -258,8 +287,7 @@ def encode(doc, rnd: random.Random) -> bytes:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.randoms(use_true_random=False), st.integers(0, 6), st.integers(0, 5),
-       st.integers(0, 12))
+@given(st.randoms(use_true_random=False), st.integers(0, 6), st.integers(0, 5), st.integers(0, 12))
 def test_random_documents_match_json_loads(rnd, n_img, n_cat, n_ann):
     check(encode(document(rnd, n_img, n_cat, n_ann), rnd))
 
@@ -268,8 +296,10 @@ def test_random_documents_match_json_loads(rnd, n_img, n_cat, n_ann):
 @given(st.randoms(use_true_random=False))
 def test_number_spellings_are_bit_exact(rnd):
     boxes = [[number_token(rnd) for _ in range(4)] for _ in range(8)]
-    anns = [{"id": i, "image_id": 1, "category_id": 1, "bbox": b, "area": number_token(rnd)}
-            for i, b in enumerate(boxes)]
+    anns = [
+        {"id": i, "image_id": 1, "category_id": 1, "bbox": b, "area": number_token(rnd)}
+        for i, b in enumerate(boxes)
+    ]
     data = encode({"images": [{"id": 1}], "categories": [{"id": 1}], "annotations": anns}, rnd)
     check(data)
 
@@ -277,9 +307,15 @@ def test_number_spellings_are_bit_exact(rnd):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(allow_nan=False, allow_infinity=False), st.integers(INT64_MIN, INT64_MAX))
 def test_any_double_and_any_int64_round_trip(x, i):
-    data = json.dumps({"images": [{"id": i}], "categories": [{"id": i, "name": "a"}],
-                       "annotations": [{"id": i, "image_id": i, "category_id": i,
-                                        "bbox": [x, -x, x, x], "area": x}]}).encode()
+    data = json.dumps(
+        {
+            "images": [{"id": i}],
+            "categories": [{"id": i, "name": "a"}],
+            "annotations": [
+                {"id": i, "image_id": i, "category_id": i, "bbox": [x, -x, x, x], "area": x}
+            ],
+        }
+    ).encode()
     got = check(data)
     assert got is not None
 
@@ -287,8 +323,11 @@ def test_any_double_and_any_int64_round_trip(x, i):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=12), st.booleans())
 def test_category_names_decode_like_json_loads(name, ascii_only):
-    data = ('{"images":[{"id":1}],"categories":[{"id":7,"name":'
-            + json.dumps(name, ensure_ascii=ascii_only) + "}]}").encode("utf-8", "surrogatepass")
+    data = (
+        '{"images":[{"id":1}],"categories":[{"id":7,"name":'
+        + json.dumps(name, ensure_ascii=ascii_only)
+        + "}]}"
+    ).encode("utf-8", "surrogatepass")
     check(data)
 
 
@@ -316,8 +355,10 @@ def test_minimal_documents():
     assert got is not None and got.iscrowd.tolist() == [1] and got.ignore.tolist() == [0]
     got = check(with_ann(b',"ignore":null,"iscrowd":0'))
     assert got is not None and got.ignore.tolist() == [-1]
-    got = check(b'\xef\xbb\xbf {"categories":[{"name":"caf\\u00e9 \\"x\\"","id":-3}],'
-                b'"info":{"a":[1,{"b":null}]},"images":[{"id":9223372036854775807}]}\n')
+    got = check(
+        b'\xef\xbb\xbf {"categories":[{"name":"caf\\u00e9 \\"x\\"","id":-3}],'
+        b'"info":{"a":[1,{"b":null}]},"images":[{"id":9223372036854775807}]}\n'
+    )
     assert got is not None and got.cat_name == ('café "x"',)
 
 
@@ -375,8 +416,10 @@ def test_declines_what_it_is_not_sure_about(data):
 
 def test_deep_nesting_in_skipped_values_declines_instead_of_crashing():
     deep = b"[" * 5000 + b"]" * 5000
-    assert scan_ground_truth(b'{"images":[{"id":1}],"categories":[{"id":1}],"x":' + deep
-                             + b"}") is None
+    assert (
+        scan_ground_truth(b'{"images":[{"id":1}],"categories":[{"id":1}],"x":' + deep + b"}")
+        is None
+    )
 
 
 # ---------------------------------------------------------------- through load.py
@@ -384,16 +427,32 @@ def test_deep_nesting_in_skipped_values_declines_instead_of_crashing():
 
 def valid_document(rnd: random.Random) -> dict:
     images = [{"id": i * 7 + 3, "file_name": f"{i}.jpg"} for i in range(6)]
-    cats = [{"id": c, "name": n} for c, n in ((5, "b"), (2, "é\"a"), (9, ""))]
+    cats = [{"id": c, "name": n} for c, n in ((5, "b"), (2, 'é"a'), (9, ""))]
     anns = []
     for i in range(40):
         box = [Raw(repr(rnd.uniform(0, 500))) for _ in range(4)]
-        anns.append({"id": 100 + i, "image_id": rnd.choice(images)["id"],
-                     "category_id": rnd.choice(cats)["id"], "bbox": box,
-                     "area": Raw(rnd.choice([repr(rnd.uniform(0, 1e5)), str(i), "1.5E+2",
-                                             "0", "2.2250738585072011e-308",
-                                             "123456789012345678901234567890"])),
-                     "iscrowd": rnd.choice([0, 1, False]), "segmentation": segmentation(rnd)})
+        anns.append(
+            {
+                "id": 100 + i,
+                "image_id": rnd.choice(images)["id"],
+                "category_id": rnd.choice(cats)["id"],
+                "bbox": box,
+                "area": Raw(
+                    rnd.choice(
+                        [
+                            repr(rnd.uniform(0, 1e5)),
+                            str(i),
+                            "1.5E+2",
+                            "0",
+                            "2.2250738585072011e-308",
+                            "123456789012345678901234567890",
+                        ]
+                    )
+                ),
+                "iscrowd": rnd.choice([0, 1, False]),
+                "segmentation": segmentation(rnd),
+            }
+        )
         if rnd.random() < 0.3:
             anns[-1]["ignore"] = rnd.choice([0, 1, None])
     return {"info": {"year": 2017}, "images": images, "annotations": anns, "categories": cats}
@@ -414,9 +473,16 @@ def test_load_ground_truth_same_as_dict_path(tmp_path, seed):
         slow = ground_truth_from_dict(json.loads(data), str(path))
     assert [str(w.message) for w in fast_warnings] == [str(w.message) for w in slow_warnings]
     assert fast.dataset is None and fast.cat_names == slow.cat_names
-    for key in ("img_ids", "cat_ids", "ann_id", "ann_img", "ann_cat", "ann_bbox", "ann_area",
-                "ann_crowd"):
+    for key in (
+        "img_ids",
+        "cat_ids",
+        "ann_id",
+        "ann_img",
+        "ann_cat",
+        "ann_bbox",
+        "ann_area",
+        "ann_crowd",
+    ):
         a, b = getattr(fast, key), getattr(slow, key)
         assert a.dtype == b.dtype and a.shape == b.shape, key
         np.testing.assert_array_equal(a, b, err_msg=key)
-

@@ -30,18 +30,36 @@ def _dataset(seed: int, n_img: int = 25, n_cat: int = 4):
             x, y = rng.uniform(0, 300, 2)
             w, h = rng.uniform(4, 150, 2)
             c = cats[int(rng.integers(n_cat))]["id"]
-            anns.append({"id": len(anns) + 1, "image_id": im["id"], "category_id": c,
-                         "bbox": [x, y, w, h], "area": w * h * 0.7,
-                         "iscrowd": int(rng.random() < 0.05)})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": im["id"],
+                    "category_id": c,
+                    "bbox": [x, y, w, h],
+                    "area": w * h * 0.7,
+                    "iscrowd": int(rng.random() < 0.05),
+                }
+            )
             for _ in range(int(rng.integers(0, 3))):
                 j = rng.normal(0, 0.15, 4) * [w, h, w, h]
-                dets.append({"image_id": im["id"], "category_id": c,
-                             "bbox": [x + j[0], y + j[1], abs(w + j[2]), abs(h + j[3])],
-                             "score": float(np.round(rng.uniform(0.05, 1), 2))})
+                dets.append(
+                    {
+                        "image_id": im["id"],
+                        "category_id": c,
+                        "bbox": [x + j[0], y + j[1], abs(w + j[2]), abs(h + j[3])],
+                        "score": float(np.round(rng.uniform(0.05, 1), 2)),
+                    }
+                )
         for _ in range(int(rng.integers(0, 4))):
             x, y = rng.uniform(0, 300, 2)
-            dets.append({"image_id": im["id"], "category_id": cats[int(rng.integers(n_cat))]["id"],
-                         "bbox": [x, y, 30.0, 40.0], "score": float(np.round(rng.random(), 2))})
+            dets.append(
+                {
+                    "image_id": im["id"],
+                    "category_id": cats[int(rng.integers(n_cat))]["id"],
+                    "bbox": [x, y, 30.0, 40.0],
+                    "score": float(np.round(rng.random(), 2)),
+                }
+            )
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 

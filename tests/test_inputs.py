@@ -15,8 +15,22 @@ import prcore
 GT = {
     "images": [{"id": 1}, {"id": 2}],
     "annotations": [
-        {"id": 1, "image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0},
-        {"id": 2, "image_id": 2, "category_id": 3, "bbox": [5, 5, 10, 10], "area": 100, "iscrowd": 0},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 3,
+            "bbox": [0, 0, 10, 10],
+            "area": 100,
+            "iscrowd": 0,
+        },
+        {
+            "id": 2,
+            "image_id": 2,
+            "category_id": 3,
+            "bbox": [5, 5, 10, 10],
+            "area": 100,
+            "iscrowd": 0,
+        },
     ],
     "categories": [{"id": 3, "name": "cat"}, {"id": 4, "name": "dog"}],
 }
@@ -94,14 +108,17 @@ def test_ground_truth_errors(tmp_path, name, gt, words):
         assert words in str(err.value), str(err.value)
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"", "empty"),
-    (b"   \n", "empty"),
-    (b'[{"image_id": 1, "category_id": 3, "bbox": [0, 0, 1', "not valid JSON"),
-    (b"{not json", "not valid JSON"),
-    (b'{"image_id": 1}', "JSON array"),
-    (b"[1, 2]", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b'[{"image_id": 1, "category_id": 3, "bbox": [0, 0, 1', "not valid JSON"),
+        (b"{not json", "not valid JSON"),
+        (b'{"image_id": 1}', "JSON array"),
+        (b"[1, 2]", "JSON object"),
+    ],
+)
 def test_broken_files(tmp_path, content, words):
     path = tmp_path / "dt.json"
     path.write_bytes(content)
@@ -133,11 +150,14 @@ def test_empty_detection_list_is_valid(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "prcore", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "prcore", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
 
 
-@pytest.mark.parametrize("bad", [b"", b"[{]", b'[{"image_id": 1, "category_id": 3, "bbox": [0,0,1,-1], "score": 1}]'])
+@pytest.mark.parametrize(
+    "bad", [b"", b"[{]", b'[{"image_id": 1, "category_id": 3, "bbox": [0,0,1,-1], "score": 1}]']
+)
 def test_cli_one_line_exit_2_nothing_written(tmp_path, bad):
     gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
     gt.write_text(json.dumps(GT))

@@ -56,11 +56,20 @@ def test_false_positive_above_true_positive_by_hand():
 
 
 def test_score_ties_within_and_across_images():
-    gt = gt_of([{"bbox": [0, 0, 20, 20]}, {"bbox": [0, 0, 20, 20], "image_id": 101},
-                {"bbox": [50, 50, 20, 20], "image_id": 101}])
-    dets = [det(101, 1, [50, 50, 20, 20], 0.5), det(100, 1, [90, 90, 5, 5], 0.5),
-            det(100, 1, [0, 0, 20, 20], 0.5), det(101, 1, [0, 0, 20, 21], 0.5),
-            det(101, 1, [300, 0, 20, 20], 0.5)]
+    gt = gt_of(
+        [
+            {"bbox": [0, 0, 20, 20]},
+            {"bbox": [0, 0, 20, 20], "image_id": 101},
+            {"bbox": [50, 50, 20, 20], "image_id": 101},
+        ]
+    )
+    dets = [
+        det(101, 1, [50, 50, 20, 20], 0.5),
+        det(100, 1, [90, 90, 5, 5], 0.5),
+        det(100, 1, [0, 0, 20, 20], 0.5),
+        det(101, 1, [0, 0, 20, 21], 0.5),
+        det(101, 1, [300, 0, 20, 20], 0.5),
+    ]
     check(gt, dets)
     check(gt, list(reversed(dets)))  # file order decides ties, as in pycocotools
 
@@ -97,8 +106,10 @@ def test_regular_match_not_replaced_by_ignored_ground_truth():
 def test_per_image_max_dets_cut():
     gt = gt_of([{"bbox": [i * 3.0, 0, 3, 3]} for i in range(120)])
     rng = np.random.default_rng(0)
-    dets = [det(100, 1, [i * 3.0 + rng.uniform(-1, 1), 0, 3, 3], float(rng.random()))
-            for i in range(150)]
+    dets = [
+        det(100, 1, [i * 3.0 + rng.uniform(-1, 1), 0, 3, 3], float(rng.random()))
+        for i in range(150)
+    ]
     check(gt, dets)
     check(gt, dets, maxDets=[1, 10, 50])
 
@@ -106,17 +117,29 @@ def test_per_image_max_dets_cut():
 @pytest.mark.parametrize("side", [32.0, 96.0])
 def test_area_exactly_on_range_boundaries(side):
     area = side * side
-    gt = gt_of([{"bbox": [0, 0, side, side], "area": area},
-                {"bbox": [200, 0, side, side], "area": np.nextafter(area, 0)},
-                {"bbox": [400, 0, side, side], "area": np.nextafter(area, 1e9)}])
-    dets = [det(100, 1, [0, 0, side, side], 0.9), det(100, 1, [200, 0, side, side], 0.8),
-            det(100, 1, [600, 0, side, side], 0.7), det(100, 1, [800, 0, side, side + 1], 0.6)]
+    gt = gt_of(
+        [
+            {"bbox": [0, 0, side, side], "area": area},
+            {"bbox": [200, 0, side, side], "area": np.nextafter(area, 0)},
+            {"bbox": [400, 0, side, side], "area": np.nextafter(area, 1e9)},
+        ]
+    )
+    dets = [
+        det(100, 1, [0, 0, side, side], 0.9),
+        det(100, 1, [200, 0, side, side], 0.8),
+        det(100, 1, [600, 0, side, side], 0.7),
+        det(100, 1, [800, 0, side, side + 1], 0.6),
+    ]
     check(gt, dets)
 
 
 def test_ignore_flag_is_overridden_by_iscrowd():
-    gt = gt_of([{"bbox": [0, 0, 10, 10], "ignore": 1}, {"bbox": [50, 0, 10, 10], "iscrowd": 1,
-                                                        "ignore": 0}])
+    gt = gt_of(
+        [
+            {"bbox": [0, 0, 10, 10], "ignore": 1},
+            {"bbox": [50, 0, 10, 10], "iscrowd": 1, "ignore": 0},
+        ]
+    )
     dets = [det(100, 1, [0, 0, 10, 10], 0.9), det(100, 1, [50, 0, 10, 10], 0.8)]
     with pytest.warns(prcore.PrcoreWarning, match="ignore"):
         prcore.evaluate(gt, dets)
@@ -139,8 +162,11 @@ def test_annotation_id_zero_is_never_a_true_positive():
 
 def test_images_and_categories_without_ground_truth():
     gt = gt_of([{"bbox": [0, 0, 10, 10]}], n_img=4)
-    dets = [det(100, 1, [0, 0, 10, 10], 0.9), det(102, 1, [0, 0, 10, 10], 0.95),
-            det(103, 5, [0, 0, 10, 10], 0.5)]
+    dets = [
+        det(100, 1, [0, 0, 10, 10], 0.9),
+        det(102, 1, [0, 0, 10, 10], 0.95),
+        det(103, 5, [0, 0, 10, 10], 0.5),
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(gt, dets)
@@ -163,37 +189,61 @@ def test_empty_detections_are_valid():
         run_pycocotools(gt, [])
 
 
-@pytest.mark.parametrize("params", [
-    {"iouThrs": np.array([0.5, 0.75])},
-    {"iouThrs": np.array([0.3, 0.5, 0.75, 0.99])},
-    {"recThrs": np.linspace(0, 1, 11)},
-    {"maxDets": [1, 5, 20]},
-    {"maxDets": [100, 10, 1]},
-    {"areaRng": [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10]]},
-    {"useCats": 0},
-    {"imgIds": [100, 102]},
-    {"catIds": [5]},
-    {"catIds": [1, 5, 7]},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"iouThrs": np.array([0.5, 0.75])},
+        {"iouThrs": np.array([0.3, 0.5, 0.75, 0.99])},
+        {"recThrs": np.linspace(0, 1, 11)},
+        {"maxDets": [1, 5, 20]},
+        {"maxDets": [100, 10, 1]},
+        {"areaRng": [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10]]},
+        {"useCats": 0},
+        {"imgIds": [100, 102]},
+        {"catIds": [5]},
+        {"catIds": [1, 5, 7]},
+    ],
+)
 def test_custom_params(params):
     rng = np.random.default_rng(1)
     anns, dets = [], []
     for img in (100, 101, 102):
         for _ in range(6):
-            x, y, w, h = rng.uniform(0, 100), rng.uniform(0, 100), rng.uniform(2, 60), rng.uniform(2, 60)
+            x, y, w, h = (
+                rng.uniform(0, 100),
+                rng.uniform(0, 100),
+                rng.uniform(2, 60),
+                rng.uniform(2, 60),
+            )
             cat = int(rng.choice([1, 5]))
-            anns.append({"bbox": [x, y, w, h], "image_id": img, "category_id": cat,
-                         "iscrowd": int(rng.random() < 0.1)})
-            dets.append(det(img, cat, [x + rng.normal(0, 3), y + rng.normal(0, 3), w, h],
-                            float(np.round(rng.random(), 1))))
+            anns.append(
+                {
+                    "bbox": [x, y, w, h],
+                    "image_id": img,
+                    "category_id": cat,
+                    "iscrowd": int(rng.random() < 0.1),
+                }
+            )
+            dets.append(
+                det(
+                    img,
+                    cat,
+                    [x + rng.normal(0, 3), y + rng.normal(0, 3), w, h],
+                    float(np.round(rng.random(), 1)),
+                )
+            )
             dets.append(det(img, int(rng.choice([1, 5])), [x, y + 20, w, h], float(rng.random())))
     check(gt_of(anns), dets, **params)
 
 
 def test_zero_width_and_touching_boxes():
     gt = gt_of([{"bbox": [0, 0, 10, 10]}, {"bbox": [10, 0, 10, 10]}, {"bbox": [0, 20, 0, 10]}])
-    dets = [det(100, 1, [10, 0, 10, 10], 0.9), det(100, 1, [0, 20, 0, 10], 0.8),
-            det(100, 1, [0, 0, 0, 0], 0.7), det(100, 1, [20, 0, 5, 10], 0.6)]
+    dets = [
+        det(100, 1, [10, 0, 10, 10], 0.9),
+        det(100, 1, [0, 20, 0, 10], 0.8),
+        det(100, 1, [0, 0, 0, 0], 0.7),
+        det(100, 1, [20, 0, 5, 10], 0.6),
+    ]
     check(gt, dets)
 
 

@@ -24,8 +24,10 @@ def generate(seed: int, n_img: int = 300, n_cat: int = 20):
     rng = np.random.default_rng(seed)
     cat_ids = np.sort(rng.choice(np.arange(1, 91), n_cat, replace=False))
     cats = [{"id": int(c), "name": f"class_{c}"} for c in cat_ids]
-    images = [{"id": int(i), "width": 640, "height": 480}
-              for i in rng.choice(np.arange(1, 10**6), n_img, replace=False)]
+    images = [
+        {"id": int(i), "width": 640, "height": 480}
+        for i in rng.choice(np.arange(1, 10**6), n_img, replace=False)
+    ]
     anns, dets = [], []
     for im in images:
         for _ in range(int(rng.poisson(7))):
@@ -33,21 +35,40 @@ def generate(seed: int, n_img: int = 300, n_cat: int = 20):
             w, h = side * rng.uniform(0.6, 1.4), side * rng.uniform(0.6, 1.4)
             x, y = rng.uniform(0, 600), rng.uniform(0, 440)
             cat = int(rng.choice(cat_ids))
-            anns.append({"id": len(anns) + 1, "image_id": im["id"], "category_id": cat,
-                         "bbox": [round(x, 2), round(y, 2), round(w, 2), round(h, 2)],
-                         "area": float(w * h * rng.uniform(0.5, 0.9)),
-                         "iscrowd": int(rng.random() < 0.01)})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": im["id"],
+                    "category_id": cat,
+                    "bbox": [round(x, 2), round(y, 2), round(w, 2), round(h, 2)],
+                    "area": float(w * h * rng.uniform(0.5, 0.9)),
+                    "iscrowd": int(rng.random() < 0.01),
+                }
+            )
             for _ in range(int(rng.integers(0, 4))):
                 j = rng.normal(0, 0.12, 4)
-                dets.append({"image_id": im["id"],
-                             "category_id": cat if rng.random() < 0.85 else int(rng.choice(cat_ids)),
-                             "bbox": [x + j[0] * w, y + j[1] * h, w * np.exp(j[2]), h * np.exp(j[3])],
-                             "score": float(np.float32(rng.beta(2, 2)))})
+                dets.append(
+                    {
+                        "image_id": im["id"],
+                        "category_id": cat if rng.random() < 0.85 else int(rng.choice(cat_ids)),
+                        "bbox": [x + j[0] * w, y + j[1] * h, w * np.exp(j[2]), h * np.exp(j[3])],
+                        "score": float(np.float32(rng.beta(2, 2))),
+                    }
+                )
         for _ in range(int(rng.poisson(20))):
-            dets.append({"image_id": im["id"], "category_id": int(rng.choice(cat_ids)),
-                         "bbox": [rng.uniform(0, 600), rng.uniform(0, 440),
-                                  rng.uniform(2, 200), rng.uniform(2, 200)],
-                         "score": float(np.round(rng.beta(1, 4), 2))})
+            dets.append(
+                {
+                    "image_id": im["id"],
+                    "category_id": int(rng.choice(cat_ids)),
+                    "bbox": [
+                        rng.uniform(0, 600),
+                        rng.uniform(0, 440),
+                        rng.uniform(2, 200),
+                        rng.uniform(2, 200),
+                    ],
+                    "score": float(np.round(rng.beta(1, 4), 2)),
+                }
+            )
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 
@@ -101,8 +122,12 @@ def test_cli_summary_and_arrays(tmp_path, data, oracle, capsys):
     gt_path.write_text(json.dumps(data[0]))
     dt_path.write_text(json.dumps(data[1]))
     out_json, out_npz = tmp_path / "r.json", tmp_path / "r.npz"
-    assert main(["eval", str(gt_path), str(dt_path), "--json", str(out_json),
-                 "--arrays", str(out_npz)]) == 0
+    assert (
+        main(
+            ["eval", str(gt_path), str(dt_path), "--json", str(out_json), "--arrays", str(out_npz)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out.splitlines()
     with contextlib.redirect_stdout(io.StringIO()) as text:
         oracle.summarize()

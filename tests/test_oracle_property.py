@@ -25,10 +25,17 @@ def datasets(draw):
     for img in range(1, n_img + 1):
         for _ in range(draw(st.integers(0, 6))):
             x, y, w, h = draw(coord), draw(coord), draw(size), draw(size)
-            area = draw(st.sampled_from([w * h, 32.0 ** 2, 96.0 ** 2, w * h * 0.5]))
-            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": draw(st.sampled_from(cats)),
-                         "bbox": [x, y, w, h], "area": area,
-                         "iscrowd": int(draw(st.integers(0, 9)) == 0)})
+            area = draw(st.sampled_from([w * h, 32.0**2, 96.0**2, w * h * 0.5]))
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img,
+                    "category_id": draw(st.sampled_from(cats)),
+                    "bbox": [x, y, w, h],
+                    "area": area,
+                    "iscrowd": int(draw(st.integers(0, 9)) == 0),
+                }
+            )
         for _ in range(draw(st.integers(0, 8))):
             if anns and draw(st.booleans()):
                 base = draw(st.sampled_from(anns))
@@ -40,15 +47,27 @@ def datasets(draw):
                 box = [draw(coord), draw(coord), draw(size), draw(size)]
                 cat = draw(st.sampled_from(cats))
                 image = img
-            dets.append({"image_id": image, "category_id": cat, "bbox": box,
-                         "score": draw(st.sampled_from(SCORES))})
-    gt = {"images": [{"id": i} for i in range(1, n_img + 1)], "annotations": anns,
-          "categories": [{"id": c, "name": f"c{c}"} for c in cats]}
+            dets.append(
+                {
+                    "image_id": image,
+                    "category_id": cat,
+                    "bbox": box,
+                    "score": draw(st.sampled_from(SCORES)),
+                }
+            )
+    gt = {
+        "images": [{"id": i} for i in range(1, n_img + 1)],
+        "annotations": anns,
+        "categories": [{"id": c, "name": f"c{c}"} for c in cats],
+    }
     return gt, dets
 
 
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _check(gt, dets, **params):
@@ -71,9 +90,15 @@ def test_use_cats_off(data):
     _check(*data, useCats=0)
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(datasets(), st.sampled_from([[1, 2, 3], [1, 10, 100], [2, 4, 5]]),
-       st.sampled_from([np.array([0.5, 0.75]), np.linspace(0.3, 0.9, 7)]))
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    datasets(),
+    st.sampled_from([[1, 2, 3], [1, 10, 100], [2, 4, 5]]),
+    st.sampled_from([np.array([0.5, 0.75]), np.linspace(0.3, 0.9, 7)]),
+)
 def test_custom_max_dets_and_thresholds(data, max_dets, iou_thrs):
     _check(*data, maxDets=max_dets, iouThrs=iou_thrs)

@@ -11,9 +11,23 @@ _EPS = np.spacing(1)
 
 @jit
 def accumulate_curves(
-    block_offsets, det_rank, det_score, det_state,
-    n_pos, rec_thrs, max_dets, min_score, precision, recall, scores,
-    idx, tp_at, tp_fp, tp_pr, k_lo, k_hi,
+    block_offsets,
+    det_rank,
+    det_score,
+    det_state,
+    n_pos,
+    rec_thrs,
+    max_dets,
+    min_score,
+    precision,
+    recall,
+    scores,
+    idx,
+    tp_at,
+    tp_fp,
+    tp_pr,
+    k_lo,
+    k_hi,
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 

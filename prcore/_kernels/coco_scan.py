@@ -212,8 +212,7 @@ def _flag(src, pos, n, pow10_int, allow_null):
 
 
 @jit
-def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kind,
-              with_names):
+def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kind, with_names):
     """An array of ``{"id": int, ...}`` records (images, or categories with names).
 
     Returns (end position or ``_POS_REJECT``, count). For categories,
@@ -276,8 +275,24 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
 
 
 @jit
-def _scan_annotations(src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area,
-                      crowd, ignore, fb_slot, fb_start, fb_end, n_fb):
+def _scan_annotations(
+    src,
+    pos,
+    n,
+    stack,
+    t,
+    ann_id,
+    ann_img,
+    ann_cat,
+    bbox,
+    area,
+    crowd,
+    ignore,
+    fb_slot,
+    fb_start,
+    fb_end,
+    n_fb,
+):
     """The annotations array -> (end position or ``_POS_*``, count, n_fb).
 
     Undecided numbers are recorded like the results scanner's: slot
@@ -397,9 +412,25 @@ def _scan_annotations(src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, are
 
 
 @jit
-def scan_ground_truth_kernel(buf, tables, img_id, cat_id, name_start, name_end, name_kind,
-                             ann_id, ann_img, ann_cat, bbox, area, crowd, ignore,
-                             fb_slot, fb_start, fb_end):
+def scan_ground_truth_kernel(
+    buf,
+    tables,
+    img_id,
+    cat_id,
+    name_start,
+    name_end,
+    name_kind,
+    ann_id,
+    ann_img,
+    ann_cat,
+    bbox,
+    area,
+    crowd,
+    ignore,
+    fb_slot,
+    fb_start,
+    fb_end,
+):
     """Scan a COCO instances file's bytes into caller-allocated columns.
 
     Parameters
@@ -436,8 +467,14 @@ def scan_ground_truth_kernel(buf, tables, img_id, cat_id, name_start, name_end, 
     """
     n = buf.shape[0]
     src = _address(buf)
-    t = (_address(tables[0]), _address(tables[1]), _address(tables[2]),
-         _address(tables[3]), _address(tables[4]), _address(tables[5]))
+    t = (
+        _address(tables[0]),
+        _address(tables[1]),
+        _address(tables[2]),
+        _address(tables[3]),
+        _address(tables[4]),
+        _address(tables[5]),
+    )
     stack = np.empty(_MAX_DEPTH, np.uint8)
     n_img = 0
     n_cat = 0
@@ -467,15 +504,31 @@ def scan_ground_truth_kernel(buf, tables, img_id, cat_id, name_start, name_end, 
             return REJECT, n_img, n_cat, n_ann, n_fb  # duplicate key
         seen |= section
         if section == _S_IMAGES:
-            pos, n_img = _scan_ids(src, pos, n, stack, t[5], img_id,
-                                   name_start, name_end, name_kind, False)
+            pos, n_img = _scan_ids(
+                src, pos, n, stack, t[5], img_id, name_start, name_end, name_kind, False
+            )
         elif section == _S_CATEGORIES:
-            pos, n_cat = _scan_ids(src, pos, n, stack, t[5], cat_id,
-                                   name_start, name_end, name_kind, True)
+            pos, n_cat = _scan_ids(
+                src, pos, n, stack, t[5], cat_id, name_start, name_end, name_kind, True
+            )
         elif section == _S_ANNOTATIONS:
             pos, n_ann, n_fb = _scan_annotations(
-                src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area,
-                crowd, ignore, fb_slot, fb_start, fb_end, n_fb,
+                src,
+                pos,
+                n,
+                stack,
+                t,
+                ann_id,
+                ann_img,
+                ann_cat,
+                bbox,
+                area,
+                crowd,
+                ignore,
+                fb_slot,
+                fb_start,
+                fb_end,
+                n_fb,
             )
         else:
             pos = _skip_value(src, pos, n, stack)

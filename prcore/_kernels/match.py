@@ -8,8 +8,6 @@ that ``COCOeval.accumulate`` derives from ``evaluateImg``'s output.
 
 from __future__ import annotations
 
-import numpy as np
-
 from prcore._kernels.iou import iou_boxes
 from prcore._kernels.jit import jit
 
@@ -20,10 +18,25 @@ IGNORED = 2
 
 @jit
 def match_cells(
-    det_offsets, det_box, det_area,
-    gt_offsets, gt_box, gt_area, gt_crowd, gt_id,
-    iou_thrs, area_rng, det_state,
-    ious, best_iou, gt_order, gt_ig, gt_taken, matched, c_lo, c_hi,
+    det_offsets,
+    det_box,
+    det_area,
+    gt_offsets,
+    gt_box,
+    gt_area,
+    gt_crowd,
+    gt_id,
+    iou_thrs,
+    area_rng,
+    det_state,
+    ious,
+    best_iou,
+    gt_order,
+    gt_ig,
+    gt_taken,
+    matched,
+    c_lo,
+    c_hi,
 ):
     """Match every (image, category) cell; fill ``det_state[D, A, T]``.
 
