@@ -7,17 +7,13 @@ the raw curve must equal one built from pycocotools' own per-image matches
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
-
 import numpy as np
 import pytest
-from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 import prcore
 from prcore.curves import PRCurve, curve_from_sequence, pick_threshold
+from pycocotools_oracle import run_pycocotools
 
 
 def _dataset(seed: int, n_img: int = 25, n_cat: int = 4):
@@ -63,19 +59,6 @@ def _dataset(seed: int, n_img: int = 25, n_cat: int = 4):
     return {"images": images, "annotations": anns, "categories": cats}, dets
 
 
-def _pycocotools(gt, dets):
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO()
-        coco_gt.dataset = copy.deepcopy(gt)
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(copy.deepcopy(dets))
-        ev = COCOeval(coco_gt, coco_dt, "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return ev
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_sweep_equals_pycocotools_on_filtered_detections(seed):
     gt, dets = _dataset(seed)
@@ -87,7 +70,7 @@ def test_sweep_equals_pycocotools_on_filtered_detections(seed):
         assert row.n_detections == len(kept)
         if not kept:
             continue
-        oracle = _pycocotools(gt, kept)
+        oracle = run_pycocotools(gt, kept)
         np.testing.assert_allclose(row.stats, oracle.stats, rtol=0, atol=1e-12)
 
 
@@ -114,7 +97,7 @@ def _oracle_curve(ev: COCOeval, cat_id: int | None, t: int = 0) -> tuple:
 def test_raw_curve_matches_pycocotools_matches(seed):
     gt, dets = _dataset(seed)
     result = prcore.evaluate(gt, dets)
-    ev = _pycocotools(gt, dets)
+    ev = run_pycocotools(gt, dets)
     for cat in [None] + [c["id"] for c in gt["categories"]]:
         s, st, npig = _oracle_curve(ev, cat)
         expected = curve_from_sequence(s, st, npig)
