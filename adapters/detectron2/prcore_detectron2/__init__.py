@@ -1,0 +1,1 @@
+"""detectron2 adapter for prcore."""
