@@ -17,7 +17,7 @@ import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
-from prcore._kernels.order import counting_sort, radix_sort, scatter_by_key
+from prcore._kernels.order import radix_sort, scatter_by_key
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.params import Params
@@ -109,8 +109,7 @@ def _group(fine: np.ndarray, n_fine: int, coarse: np.ndarray | None, n_coarse: i
     ``fine`` order, as the image is inside (image, category) keys.
     """
     fine_offsets = _offsets(np.bincount(fine, minlength=n_fine))
-    order = np.empty(len(fine), np.int64)
-    counting_sort(fine, fine_offsets, order)
+    order = _scatter(np.arange(len(fine), dtype=np.int64), fine, fine_offsets)
     if coarse is None:
         return order, fine_offsets
     return order, _offsets(np.bincount(coarse, minlength=n_coarse))

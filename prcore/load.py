@@ -386,6 +386,16 @@ def _ground_truth_from_columns(
     )
 
 
+def _scanners_ready() -> bool:
+    """Use the scanners only once compiled; meanwhile compile them in the background."""
+    from prcore import warmup
+
+    if warmup.scanners_ready():
+        return True
+    warmup.start()
+    return False
+
+
 def _scan_ground_truth(data: bytes, file: str) -> GroundTruth | None:
     """The byte-level numba scanner's columns, when it can read this file.
 
@@ -396,6 +406,8 @@ def _scan_ground_truth(data: bytes, file: str) -> GroundTruth | None:
     try:
         from prcore.coco_scan import scan_ground_truth
     except ImportError:
+        return None
+    if not _scanners_ready():
         return None
     cols = scan_ground_truth(data)
     if cols is None:
@@ -522,6 +534,8 @@ def _scan(data: bytes):
     try:
         from prcore.results_scan import scan_results
     except ImportError:
+        return None
+    if not _scanners_ready():
         return None
     cols = scan_results(data)
     if cols is None:

@@ -14,21 +14,6 @@ from prcore._kernels.jit import jit
 
 
 @jit
-def counting_sort(keys, offsets, order):
-    """Stable order of ``keys`` grouped by key, into ``order``.
-
-    ``offsets`` (length ``n_keys + 1``) must hold the group starts, i.e. the
-    cumulative counts of the keys; it is left unchanged.
-    """
-    n_keys = offsets.shape[0] - 1
-    cursor = offsets[:n_keys].copy()
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        order[cursor[k]] = i
-        cursor[k] += 1
-
-
-@jit
 def radix_sort(keys, items, keys_buf, items_buf, counts):
     """Stable LSD radix sort of ``items`` by unsigned 64-bit ``keys``, ascending, in place.
 
