@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from prcore.errors import PrcoreInputError
 from prcore_detectron2.errors import AdapterInputError
 
 PROG = "prcore-detectron2"
@@ -24,38 +25,71 @@ def _parser() -> argparse.ArgumentParser:
             "sorted ids), plus a sidecar <out>.meta.json."
         ),
     )
-    i.add_argument("--config-file", required=True,
-                   help="yacs config: a path, or a name under detectron2's model-zoo configs/")
+    i.add_argument(
+        "--config-file",
+        required=True,
+        help="yacs config: a path, or a name under detectron2's model-zoo configs/",
+    )
     i.add_argument("--gt", required=True, help="COCO instances JSON listing the images")
     i.add_argument("--images", required=True, help="directory the GT's file_name is relative to")
     i.add_argument("--out", required=True, help="results JSON to write")
-    i.add_argument("--weights", default=None,
-                   help='checkpoint for DetectionCheckpointer; "" for none (random init, '
-                        "seeded); default: the config's MODEL.WEIGHTS")
+    i.add_argument(
+        "--weights",
+        default=None,
+        help='checkpoint for DetectionCheckpointer; "" for none (random init, '
+        "seeded); default: the config's MODEL.WEIGHTS",
+    )
     i.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    i.add_argument("--num-gpus", type=int, default=1,
-                   help="processes per machine (GPUs with cuda; CPU processes with gloo on cpu)")
+    i.add_argument(
+        "--num-gpus",
+        type=int,
+        default=1,
+        help="processes per machine (GPUs with cuda; CPU processes with gloo on cpu)",
+    )
     i.add_argument("--num-machines", type=int, default=1)
     i.add_argument("--machine-rank", type=int, default=0)
-    i.add_argument("--dist-url", default="auto",
-                   help="torch.distributed init URL; 'auto' picks a free local port. Shards are "
-                        "written next to --out, which must be on a filesystem all machines share")
+    i.add_argument(
+        "--dist-url",
+        default="auto",
+        help="torch.distributed init URL; 'auto' picks a free local port. Shards are "
+        "written next to --out, which must be on a filesystem all machines share",
+    )
     i.add_argument("--batch-size", type=int, default=1, help="images per model call")
-    i.add_argument("--num-workers", type=int, default=min(4, os.cpu_count() or 1),
-                   help="DataLoader workers decoding images")
-    i.add_argument("--score-thresh", type=float, default=0.0,
-                   help="test-time score threshold (default 0.0). detectron2's own default, "
-                        "0.05, drops the low-score detections and truncates every "
-                        "precision-recall curve")
-    i.add_argument("--max-dets", type=int, default=None,
-                   help="TEST.DETECTIONS_PER_IMAGE (default: the config's, 100)")
-    i.add_argument("--analyze", action="store_true",
-                   help="evaluate the results with prcore: summary, per-class table, thresholds")
-    i.add_argument("--sweep", default=None, metavar="KEY=v1,v2,...",
-                   help="run once per value of a config key; print COCO stats and time per value")
+    i.add_argument(
+        "--num-workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="DataLoader workers decoding images",
+    )
+    i.add_argument(
+        "--score-thresh",
+        type=float,
+        default=0.0,
+        help="test-time score threshold (default 0.0). detectron2's own default, "
+        "0.05, drops the low-score detections and truncates every "
+        "precision-recall curve",
+    )
+    i.add_argument(
+        "--max-dets",
+        type=int,
+        default=None,
+        help="TEST.DETECTIONS_PER_IMAGE (default: the config's, 100)",
+    )
+    i.add_argument(
+        "--analyze",
+        action="store_true",
+        help="evaluate the results with prcore: summary, per-class table, thresholds",
+    )
+    i.add_argument(
+        "--sweep",
+        default=None,
+        metavar="KEY=v1,v2,...",
+        help="run once per value of a config key; print COCO stats and time per value",
+    )
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
-    i.add_argument("opts", nargs=argparse.REMAINDER, metavar="OPTS",
-                   help="config overrides: KEY VALUE pairs")
+    i.add_argument(
+        "opts", nargs=argparse.REMAINDER, metavar="OPTS", help="config overrides: KEY VALUE pairs"
+    )
     return p
 
 
@@ -68,13 +102,25 @@ def _infer(args) -> int:
             raise AdapterInputError(f"--{name.replace('_', '-')} must be at least 1")
     opts = tuple(o for o in args.opts if o != "--")
     spec = InferenceSpec(
-        config_file=args.config_file, gt=args.gt, images=args.images, out=args.out,
-        weights=args.weights, device=args.device or default_device(),
-        score_thresh=args.score_thresh, max_dets=args.max_dets, batch_size=args.batch_size,
-        num_workers=max(0, args.num_workers), opts=opts, progress=not args.no_progress,
+        config_file=args.config_file,
+        gt=args.gt,
+        images=args.images,
+        out=args.out,
+        weights=args.weights,
+        device=args.device or default_device(),
+        score_thresh=args.score_thresh,
+        max_dets=args.max_dets,
+        batch_size=args.batch_size,
+        num_workers=max(0, args.num_workers),
+        opts=opts,
+        progress=not args.no_progress,
     )
-    launch_kw = dict(num_procs=args.num_gpus, num_machines=args.num_machines,
-                     machine_rank=args.machine_rank, dist_url=args.dist_url)
+    launch_kw = dict(
+        num_procs=args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+    )
     if args.sweep:
         print(run_sweep(spec, parse_sweep(args.sweep), **launch_kw))
         return 0
@@ -98,24 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _infer(args)
-    except AdapterInputError as e:
+    except (AdapterInputError, PrcoreInputError) as e:  # prcore's: --analyze / --sweep
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:
-        # A rank's input error comes back from torch.multiprocessing as a traceback.
-        text = str(e)
-        if "AdapterInputError" in text:
-            line = text.strip().splitlines()[-1].split("AdapterInputError: ", 1)[-1]
-            print(f"{PROG}: error: {line}", file=sys.stderr)
-            return 2
-        try:
-            from prcore import PrcoreInputError
-        except ImportError:  # pragma: no cover
-            raise e from None
-        if isinstance(e, PrcoreInputError):
-            print(f"{PROG}: error: {e}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

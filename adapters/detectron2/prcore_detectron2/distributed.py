@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
+from prcore_detectron2.errors import AdapterInputError
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -17,8 +19,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(main_func, num_procs: int, num_machines: int, machine_rank: int, dist_url: str,
-           device: str, args=()) -> None:
+def launch(
+    main_func,
+    num_procs: int,
+    num_machines: int,
+    machine_rank: int,
+    dist_url: str,
+    device: str,
+    args=(),
+) -> None:
     world = num_procs * num_machines
     if world <= 1:
         main_func(*args)
@@ -27,19 +36,34 @@ def launch(main_func, num_procs: int, num_machines: int, machine_rank: int, dist
         if num_machines != 1:
             raise ValueError("--dist-url auto only works on one machine")
         dist_url = f"tcp://127.0.0.1:{_free_port()}"
+    import torch.multiprocessing as mp
+
+    # A rank's input error travels back through this queue, so the parent raises it
+    # as one line; a raising rank would make spawn log and kill the others instead.
+    errors = mp.get_context("spawn").SimpleQueue()
+    wrapped = (main_func, errors, args)
     if device.startswith("cuda"):
         from detectron2.engine import launch as d2_launch
 
-        d2_launch(main_func, num_procs, num_machines, machine_rank, dist_url, args=args)
-        return
-    import torch.multiprocessing as mp
+        d2_launch(
+            _report_input_errors, num_procs, num_machines, machine_rank, dist_url, args=wrapped
+        )
+    else:
+        mp.spawn(
+            _cpu_worker,
+            nprocs=num_procs,
+            args=(_report_input_errors, world, num_procs, machine_rank, dist_url, wrapped),
+            daemon=False,
+        )
+    if not errors.empty():
+        raise AdapterInputError(errors.get())
 
-    mp.spawn(
-        _cpu_worker,
-        nprocs=num_procs,
-        args=(main_func, world, num_procs, machine_rank, dist_url, args),
-        daemon=False,
-    )
+
+def _report_input_errors(main_func, errors, args) -> None:
+    try:
+        main_func(*args)
+    except AdapterInputError as e:
+        errors.put(str(e))
 
 
 def _cpu_worker(local_rank, main_func, world, num_procs, machine_rank, dist_url, args):
@@ -48,7 +72,10 @@ def _cpu_worker(local_rank, main_func, world, num_procs, machine_rank, dist_url,
 
     rank = machine_rank * num_procs + local_rank
     dist.init_process_group(
-        backend="gloo", init_method=dist_url, world_size=world, rank=rank,
+        backend="gloo",
+        init_method=dist_url,
+        world_size=world,
+        rank=rank,
         timeout=timedelta(minutes=30),
     )
     for i in range(world // num_procs):

@@ -46,8 +46,12 @@ def default_device() -> str:
 def validate(spec: InferenceSpec):
     """Check config, weights, GT and image files before any process starts."""
     cfg = build_config(
-        spec.config_file, weights=spec.weights, device=spec.device,
-        score_thresh=spec.score_thresh, max_dets=spec.max_dets, opts=spec.opts,
+        spec.config_file,
+        weights=spec.weights,
+        device=spec.device,
+        score_thresh=spec.score_thresh,
+        max_dets=spec.max_dets,
+        opts=spec.opts,
     )
     data = load_inference_set(spec.gt, spec.images)
     out_dir = os.path.dirname(os.path.abspath(spec.out))
@@ -201,8 +205,13 @@ def _write_meta(spec: InferenceSpec, cfg, data: InferenceSet, rank_stats: list[d
     os.replace(tmp, meta_path(spec.out))
 
 
-def run(spec: InferenceSpec, num_procs: int = 1, num_machines: int = 1, machine_rank: int = 0,
-        dist_url: str = "auto") -> dict:
+def run(
+    spec: InferenceSpec,
+    num_procs: int = 1,
+    num_machines: int = 1,
+    machine_rank: int = 0,
+    dist_url: str = "auto",
+) -> dict:
     """Validate, run on every rank, and return the sidecar (on the machine of rank 0)."""
     from prcore_detectron2.distributed import launch
 

@@ -46,9 +46,15 @@ def run_sweep(spec: InferenceSpec, setting: SweepSetting, **launch_kw) -> str:
         if not meta:  # not the machine of rank 0
             continue
         stats = prcore.evaluate(spec.gt, s.out).stats
-        rows.append([
-            value, f"{meta['seconds']:.2f}", f"{meta['images_per_s']:.2f}",
-            str(meta["n_detections"]), *(fmt_num(v) for v in stats), os.path.basename(s.out),
-        ])
+        rows.append(
+            [
+                value,
+                f"{meta['seconds']:.2f}",
+                f"{meta['images_per_s']:.2f}",
+                str(meta["n_detections"]),
+                *(fmt_num(v) for v in stats),
+                os.path.basename(s.out),
+            ]
+        )
     headers = [setting.key, "seconds", "img/s", "dets", *STAT_NAMES, "results"]
     return format_table(headers, rows)

@@ -27,8 +27,10 @@ def _polygon(cat: int, cx: float, cy: float, r: float) -> list[float]:
     elif cat == 11:
         pts = [(cx, cy - r), (cx + r, cy + r), (cx - r, cy + r)]
     else:
-        pts = [(cx + r * math.cos(a), cy + r * math.sin(a))
-               for a in np.linspace(0, 2 * math.pi, 24, endpoint=False)]
+        pts = [
+            (cx + r * math.cos(a), cy + r * math.sin(a))
+            for a in np.linspace(0, 2 * math.pi, 24, endpoint=False)
+        ]
     return [float(v) for p in pts for v in p]
 
 
@@ -54,11 +56,17 @@ def write_dataset(root: str, n_images: int, seed: int = 0, size=(160, 128)) -> s
             xs, ys = poly[0::2], poly[1::2]
             x0, y0 = min(xs), min(ys)
             bw, bh = max(xs) - x0, max(ys) - y0
-            anns.append({
-                "id": len(anns) + 1, "image_id": image_id, "category_id": cat,
-                "bbox": [x0, y0, bw, bh], "area": bw * bh * (0.5 if cat == 11 else 1.0),
-                "iscrowd": 0, "segmentation": [poly],
-            })
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": image_id,
+                    "category_id": cat,
+                    "bbox": [x0, y0, bw, bh],
+                    "area": bw * bh * (0.5 if cat == 11 else 1.0),
+                    "iscrowd": 0,
+                    "segmentation": [poly],
+                }
+            )
         name = f"shape_{i:04d}.png"
         img.save(os.path.join(root, "images", name))
         images.append({"id": image_id, "file_name": name, "height": h, "width": w})
@@ -71,25 +79,44 @@ def write_dataset(root: str, n_images: int, seed: int = 0, size=(160, 128)) -> s
 def tiny_opts(num_classes: int = 3) -> list[str]:
     """A small ResNet-18-FPN Mask R-CNN at thumbnail sizes: seconds per epoch on a CPU."""
     return [
-        "MODEL.RESNETS.DEPTH", "18",
-        "MODEL.RESNETS.RES2_OUT_CHANNELS", "64",
-        "MODEL.BACKBONE.FREEZE_AT", "0",
-        "MODEL.FPN.OUT_CHANNELS", "64",
-        "MODEL.ROI_BOX_HEAD.FC_DIM", "256",
-        "MODEL.ROI_MASK_HEAD.CONV_DIM", "64",
-        "MODEL.ROI_HEADS.NUM_CLASSES", str(num_classes),
-        "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "64",
-        "MODEL.RPN.PRE_NMS_TOPK_TEST", "300",
-        "MODEL.RPN.POST_NMS_TOPK_TEST", "100",
-        "MODEL.RPN.PRE_NMS_TOPK_TRAIN", "600",
-        "MODEL.RPN.POST_NMS_TOPK_TRAIN", "200",
-        "MODEL.PIXEL_STD", "[57.375, 57.120, 58.395]",
-        "INPUT.MIN_SIZE_TRAIN", "(128,)",
-        "INPUT.MAX_SIZE_TRAIN", "160",
-        "INPUT.MIN_SIZE_TEST", "128",
-        "INPUT.MAX_SIZE_TEST", "160",
-        "DATALOADER.NUM_WORKERS", "0",
-        "SEED", "0",
+        "MODEL.RESNETS.DEPTH",
+        "18",
+        "MODEL.RESNETS.RES2_OUT_CHANNELS",
+        "64",
+        "MODEL.BACKBONE.FREEZE_AT",
+        "0",
+        "MODEL.FPN.OUT_CHANNELS",
+        "64",
+        "MODEL.ROI_BOX_HEAD.FC_DIM",
+        "256",
+        "MODEL.ROI_MASK_HEAD.CONV_DIM",
+        "64",
+        "MODEL.ROI_HEADS.NUM_CLASSES",
+        str(num_classes),
+        "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE",
+        "64",
+        "MODEL.RPN.PRE_NMS_TOPK_TEST",
+        "300",
+        "MODEL.RPN.POST_NMS_TOPK_TEST",
+        "100",
+        "MODEL.RPN.PRE_NMS_TOPK_TRAIN",
+        "600",
+        "MODEL.RPN.POST_NMS_TOPK_TRAIN",
+        "200",
+        "MODEL.PIXEL_STD",
+        "[57.375, 57.120, 58.395]",
+        "INPUT.MIN_SIZE_TRAIN",
+        "(128,)",
+        "INPUT.MAX_SIZE_TRAIN",
+        "160",
+        "INPUT.MIN_SIZE_TEST",
+        "128",
+        "INPUT.MAX_SIZE_TEST",
+        "160",
+        "DATALOADER.NUM_WORKERS",
+        "0",
+        "SEED",
+        "0",
     ]
 
 

@@ -1,0 +1,107 @@
+"""``PrcoreEvaluator``: detectron2's ``COCOEvaluator`` bbox numbers, computed by prcore.
+
+Plugs into ``inference_on_dataset`` and training loops (``DefaultTrainer.build_evaluator``)
+and keeps the full :class:`prcore.EvaluationResult` for curves and thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import OrderedDict
+
+from detectron2.evaluation import DatasetEvaluator
+
+BBOX_METRICS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
+
+
+class PrcoreEvaluator(DatasetEvaluator):
+    """Box AP for a registered COCO-format dataset, as ``COCOEvaluator(tasks=("bbox",))``.
+
+    Parameters
+    ----------
+    dataset_name : str
+        A dataset in ``DatasetCatalog``; its metadata's ``json_file`` is the
+        ground truth (converted with detectron2's ``convert_to_coco_json`` when
+        it has none, as ``COCOEvaluator`` does).
+    distributed : bool
+        Gather predictions from all ranks to rank 0 before evaluating.
+    output_dir : str, optional
+        Where to write ``prcore_instances_results.json`` (the COCO results).
+
+    Attributes
+    ----------
+    result : prcore.EvaluationResult or None
+        The last evaluation (rank 0 only): ``.curve()``, ``.select_thresholds()``, ...
+    """
+
+    def __init__(self, dataset_name: str, distributed: bool = True, output_dir: str | None = None):
+        from detectron2.data import MetadataCatalog
+
+        self._logger = logging.getLogger(__name__)
+        self._distributed = distributed
+        self._output_dir = output_dir
+        meta = MetadataCatalog.get(dataset_name)
+        if not hasattr(meta, "json_file"):
+            from detectron2.data.datasets.coco import convert_to_coco_json
+
+            if output_dir is None:
+                raise ValueError(f"{dataset_name} has no json_file; pass output_dir to convert it")
+            meta.json_file = os.path.join(output_dir, f"{dataset_name}_coco_format.json")
+            convert_to_coco_json(dataset_name, meta.json_file)
+        self._gt_path = meta.json_file
+        self._metadata = meta
+        self.result = None
+        self.reset()
+
+    def reset(self) -> None:
+        self._records: list[dict] = []
+
+    def process(self, inputs, outputs) -> None:
+        from detectron2.evaluation.coco_evaluation import instances_to_coco_json
+
+        for inp, out in zip(inputs, outputs):
+            if "instances" in out:
+                instances = out["instances"].to("cpu")
+                self._records.extend(instances_to_coco_json(instances, inp["image_id"]))
+
+    def evaluate(self):
+        import prcore
+
+        records = self._records
+        if self._distributed:
+            from detectron2.utils import comm
+
+            comm.synchronize()
+            gathered = comm.gather(records, dst=0)
+            if not comm.is_main_process():
+                return {}
+            records = [r for part in gathered for r in part]
+        # COCOEvaluator._eval_predictions: contiguous id -> dataset id. Read here, not in
+        # __init__: load_coco_json sets the map only when the dataset is first loaded.
+        id_map = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
+        if id_map:
+            inverse = {v: k for k, v in id_map.items()}
+            for r in records:
+                r["category_id"] = inverse[r["category_id"]]
+        if self._output_dir:
+            import json
+
+            os.makedirs(self._output_dir, exist_ok=True)
+            with open(os.path.join(self._output_dir, "prcore_instances_results.json"), "w") as f:
+                json.dump(records, f)
+        if not records:
+            self._logger.warning("No predictions from the model!")
+            return OrderedDict(bbox={m: float("nan") for m in BBOX_METRICS})
+        result = prcore.evaluate(self._gt_path, records, iou_type="bbox")
+        self.result = result
+        # COCOEvaluator._derive_coco_results: percentages, -1 -> NaN, AP-<class>.
+        out = {m: float(s * 100 if s >= 0 else "nan") for m, s in zip(BBOX_METRICS, result.stats)}
+        rows = result.per_class()
+        if len(rows) > 1:
+            classes = list(getattr(self._metadata, "thing_classes", []) or [])
+            names = classes if len(classes) == len(rows) else [r.name for r in rows]
+            for name, row in zip(names, rows):
+                out[f"AP-{name}"] = float(row.ap * 100) if row.ap is not None else math.nan
+        return OrderedDict(bbox=out)
