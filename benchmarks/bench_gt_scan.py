@@ -29,25 +29,48 @@ def make_ground_truth(n_img: int, n_ann: int, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     cat_ids = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
     img_ids = rng.choice(10**6, n_img, replace=False).tolist()
-    images = [{"license": 3, "file_name": f"{i:012d}.jpg", "coco_url": f"http://x/{i}.jpg",
-               "height": 480, "width": 640, "date_captured": "2013-11-14 17:02:52", "id": i}
-              for i in img_ids]
+    images = [
+        {
+            "license": 3,
+            "file_name": f"{i:012d}.jpg",
+            "coco_url": f"http://x/{i}.jpg",
+            "height": 480,
+            "width": 640,
+            "date_captured": "2013-11-14 17:02:52",
+            "id": i,
+        }
+        for i in img_ids
+    ]
     anns = []
     for k in range(n_ann):
         w, h = (float(v) for v in rng.uniform(4, 400, 2))
         crowd = int(rng.random() < 0.01)
         if crowd:
-            seg = {"counts": "".join(chr(48 + c) for c in rng.integers(0, 75, 300).tolist()),
-                   "size": [480, 640]}
+            seg = {
+                "counts": "".join(chr(48 + c) for c in rng.integers(0, 75, 300).tolist()),
+                "size": [480, 640],
+            }
         else:
             seg = [np.round(rng.uniform(0, 640, 2 * int(rng.integers(10, 60))), 2).tolist()]
-        anns.append({"segmentation": seg, "area": w * h * 0.7, "iscrowd": crowd,
-                     "image_id": img_ids[int(rng.integers(n_img))],
-                     "bbox": [round(float(v), 2) for v in (*rng.uniform(0, 600, 2), w, h)],
-                     "category_id": int(rng.choice(cat_ids)), "id": k + 1})
+        anns.append(
+            {
+                "segmentation": seg,
+                "area": w * h * 0.7,
+                "iscrowd": crowd,
+                "image_id": img_ids[int(rng.integers(n_img))],
+                "bbox": [round(float(v), 2) for v in (*rng.uniform(0, 600, 2), w, h)],
+                "category_id": int(rng.choice(cat_ids)),
+                "id": k + 1,
+            }
+        )
     cats = [{"supercategory": "x", "id": c, "name": f"c{c}"} for c in cat_ids]
-    doc = {"info": {"year": 2017}, "licenses": [{"id": 1, "name": "x", "url": "y"}],
-           "images": images, "annotations": anns, "categories": cats}
+    doc = {
+        "info": {"year": 2017},
+        "licenses": [{"id": 1, "name": "x", "url": "y"}],
+        "images": images,
+        "annotations": anns,
+        "categories": cats,
+    }
     return json.dumps(doc).encode()
 
 
@@ -78,10 +101,16 @@ def main() -> None:
             with gc_paused():
                 return ground_truth_from_dict(parse_json(data, path), path)
 
-        print(f"{platform.processor() or platform.machine()}, {len(data) / 1e6:.1f} MB, "
-              f"{args.anns} annotations, median of {args.repeat}")
-        print(f"  scan_ground_truth(bytes)      {median_time(lambda: scan_ground_truth(data), args.repeat):.4f} s")
-        print(f"  load_ground_truth(path)       {median_time(lambda: load_ground_truth(path), args.repeat):.4f} s")
+        print(
+            f"{platform.processor() or platform.machine()}, {len(data) / 1e6:.1f} MB, "
+            f"{args.anns} annotations, median of {args.repeat}"
+        )
+        print(
+            f"  scan_ground_truth(bytes)      {median_time(lambda: scan_ground_truth(data), args.repeat):.4f} s"
+        )
+        print(
+            f"  load_ground_truth(path)       {median_time(lambda: load_ground_truth(path), args.repeat):.4f} s"
+        )
         print(f"  from_json + dict (general)    {median_time(general, args.repeat):.4f} s")
 
 

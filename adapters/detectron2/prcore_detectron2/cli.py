@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument(
         "--config-file",
         required=True,
-        help="yacs config: a path, or a name under detectron2's model-zoo configs/",
+        help="yacs (.yaml) or LazyConfig (.py) config: a path, or a name under "
+        "detectron2's model-zoo configs/",
     )
     i.add_argument("--gt", required=True, help="COCO instances JSON listing the images")
     i.add_argument("--images", required=True, help="directory the GT's file_name is relative to")
@@ -88,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     i.add_argument("--no-progress", action="store_true", help="no progress bar")
     i.add_argument(
-        "opts", nargs=argparse.REMAINDER, metavar="OPTS", help="config overrides: KEY VALUE pairs"
+        "opts",
+        nargs=argparse.REMAINDER,
+        metavar="OPTS",
+        help="config overrides: KEY VALUE pairs (yacs) or key=value items (LazyConfig)",
     )
     return p
 

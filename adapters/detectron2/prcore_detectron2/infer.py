@@ -8,7 +8,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 
-from prcore_detectron2.config import DETECTRON2_DEFAULT_SCORE_THRESH, build_config, score_thresholds
+from prcore_detectron2.config import DETECTRON2_DEFAULT_SCORE_THRESH, ModelConfig, build_config
 from prcore_detectron2.errors import AdapterInputError
 from prcore_detectron2.ground_truth import InferenceSet, load_inference_set
 from prcore_detectron2.shards import ShardWriter, merge_shards, shard_path
@@ -65,21 +65,6 @@ def validate(spec: InferenceSpec):
     return cfg, data
 
 
-def build_model(cfg):
-    import torch
-    from detectron2.checkpoint import DetectionCheckpointer
-    from detectron2.modeling import build_model as d2_build_model
-
-    if not cfg.MODEL.WEIGHTS:
-        # No weights: every rank must still hold the same random model.
-        torch.manual_seed(cfg.SEED if cfg.SEED >= 0 else 0)
-    model = d2_build_model(cfg)
-    model.eval()
-    if cfg.MODEL.WEIGHTS:
-        DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
-    return model
-
-
 def _rank_slice(n: int, rank: int, world: int) -> slice:
     # detectron2's InferenceSampler: contiguous shards, so rank order is image order.
     size = (n - 1) // world + 1
@@ -116,15 +101,17 @@ def run_rank(spec: InferenceSpec) -> None:
     comm.synchronize()
 
 
-def _infer_images(cfg, spec: InferenceSpec, data: InferenceSet, images, shard: str, show: bool):
+def _infer_images(
+    cfg: ModelConfig, spec: InferenceSpec, data: InferenceSet, images, shard: str, show: bool
+):
     import torch
     from tqdm import tqdm
 
     from prcore_detectron2.loader import make_loader
 
-    model = build_model(cfg)
+    model = cfg.build_model()
     loader = make_loader(cfg, images, spec.batch_size, spec.num_workers)
-    cuda = cfg.MODEL.DEVICE.startswith("cuda")
+    cuda = cfg.device.startswith("cuda")
     writer = ShardWriter(shard, data.category_ids)
     bar = tqdm(total=len(images), unit="img", desc="infer", disable=not show, smoothing=0.1)
     model_seconds = 0.0
@@ -161,30 +148,33 @@ def _infer_images(cfg, spec: InferenceSpec, data: InferenceSet, images, shard: s
     }
 
 
-def _write_meta(spec: InferenceSpec, cfg, data: InferenceSet, rank_stats: list[dict], world: int):
+def _write_meta(
+    spec: InferenceSpec, cfg: ModelConfig, data: InferenceSet, rank_stats: list[dict], world: int
+):
     import detectron2
     import torch
 
     seconds = max(s["seconds"] for s in rank_stats)
     n_images = sum(s["images"] for s in rank_stats)
-    device = cfg.MODEL.DEVICE
+    device = cfg.device
     device_name = platform.processor() or platform.machine()
     if device.startswith("cuda"):
         device_name = torch.cuda.get_device_name(0)
     meta = {
         "results": os.path.abspath(spec.out),
         "config_file": spec.config_file,
+        "config_kind": "LazyConfig" if cfg.lazy else "yacs",
         "config": cfg.dump(),
-        "weights": cfg.MODEL.WEIGHTS,
+        "weights": cfg.weights,
         "ground_truth": os.path.abspath(data.gt_path),
         "images_dir": os.path.abspath(spec.images),
-        "score_thresholds": score_thresholds(cfg),
+        "score_thresholds": cfg.score_thresholds(),
         "score_threshold_note": (
             f"detectron2's default score threshold {DETECTRON2_DEFAULT_SCORE_THRESH} drops "
             "low-score detections and truncates every precision-recall curve; this run used "
             f"--score-thresh {spec.score_thresh:g}"
         ),
-        "detections_per_image": cfg.TEST.DETECTIONS_PER_IMAGE,
+        "detections_per_image": cfg.detections_per_image(),
         "device": device,
         "device_name": device_name,
         "world_size": world,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from prcore_detectron2.config import ModelConfig
 from prcore_detectron2.ground_truth import ImageRecord
 
 
@@ -18,10 +19,8 @@ class ImageDataset(Dataset):
     it as one line instead of a worker traceback.
     """
 
-    def __init__(self, cfg, images: tuple[ImageRecord, ...] | list[ImageRecord]):
-        from detectron2.data import DatasetMapper
-
-        self.mapper = DatasetMapper(cfg, is_train=False)
+    def __init__(self, cfg: ModelConfig, images: tuple[ImageRecord, ...] | list[ImageRecord]):
+        self.mapper = cfg.mapper()
         self.images = list(images)
 
     def __len__(self) -> int:
@@ -42,12 +41,12 @@ def _as_list(batch):
     return batch
 
 
-def make_loader(cfg, images, batch_size: int, num_workers: int) -> DataLoader:
+def make_loader(cfg: ModelConfig, images, batch_size: int, num_workers: int) -> DataLoader:
     return DataLoader(
         ImageDataset(cfg, images),
         batch_size=batch_size,
         shuffle=False,
         num_workers=num_workers,
         collate_fn=_as_list,
-        pin_memory=torch.cuda.is_available() and str(cfg.MODEL.DEVICE).startswith("cuda"),
+        pin_memory=torch.cuda.is_available() and cfg.device.startswith("cuda"),
     )

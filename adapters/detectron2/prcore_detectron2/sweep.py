@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from prcore_detectron2.config import override_opts
 from prcore_detectron2.errors import AdapterInputError
 from prcore_detectron2.infer import InferenceSpec, run
 
@@ -39,7 +40,7 @@ def run_sweep(spec: InferenceSpec, setting: SweepSetting, **launch_kw) -> str:
         s = replace(
             spec,
             out=sweep_out(spec.out, i, value),
-            opts=(*spec.opts, setting.key, value),
+            opts=(*spec.opts, *override_opts(spec.config_file, setting.key, value)),
             extra_meta={"sweep": {"key": setting.key, "value": value}},
         )
         meta = run(s, **launch_kw)

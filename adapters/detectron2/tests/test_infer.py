@@ -52,26 +52,26 @@ def test_results_are_valid_coco_json(shapes, reference_results):
 
 def test_same_records_as_detectron2_coco_evaluator(shapes, reference_results, tmp_path):
     """Ids mapped back, boxes, scores, masks: identical to COCOEvaluator's own results file."""
-    from detectron2.config import get_cfg
     from detectron2.data import DatasetCatalog, build_detection_test_loader
     from detectron2.data.datasets import register_coco_instances
     from detectron2.evaluation import COCOEvaluator, inference_on_dataset
-    from detectron2.model_zoo import get_config_file
 
     from prcore_detectron2 import PrcoreEvaluator
-    from prcore_detectron2.infer import build_model
+    from prcore_detectron2.config import build_config
 
     name = "prcore_shapes_val"
     if name not in DatasetCatalog.list():
         register_coco_instances(name, {}, shapes.gt, shapes.images)
-    cfg = get_cfg()
-    cfg.merge_from_file(get_config_file(shapes.config))
-    cfg.merge_from_list(list(shapes.opts))
-    cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = 0.0
-    cfg.MODEL.WEIGHTS = shapes.weights
-    cfg.MODEL.DEVICE = "cpu"
-    cfg.freeze()
-    model = build_model(cfg)
+    config = build_config(
+        shapes.config,
+        weights=shapes.weights,
+        device="cpu",
+        score_thresh=0.0,
+        max_dets=None,
+        opts=shapes.opts,
+    )
+    cfg = config.cfg
+    model = config.build_model()
     # PrcoreEvaluator first: it must not depend on the dataset being loaded already.
     ours = PrcoreEvaluator(name, distributed=False, output_dir=str(tmp_path / "prcore"))
     coco = COCOEvaluator(
@@ -156,3 +156,58 @@ def test_two_cpu_processes_match_one(shapes, reference_results, tmp_path):
     assert meta["world_size"] == 2 and len(meta["per_rank"]) == 2
     assert sum(r["images"] for r in meta["per_rank"]) == meta["n_images"]
     assert not [p for p in os.listdir(tmp_path) if p.endswith((".tmp", ".part"))]
+
+
+LAZY_CONFIG = "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_1x.py"
+# Random weights: GroupNorm instead of FrozenBN's identity statistics keeps the random
+# R-50 finite, so it returns its full quota of detections.
+LAZY_OPTS = (
+    "model.roi_heads.num_classes=3",
+    "model.backbone.bottom_up.stem.norm=GN",
+    "model.backbone.bottom_up.stages.norm=GN",
+    "dataloader.test.mapper.augmentations.0.short_edge_length=128",
+    "dataloader.test.mapper.augmentations.0.max_size=160",
+)
+
+
+def test_lazy_config_matches_detectron2s_own_lazy_evaluation(shapes, tmp_path):
+    """A LazyConfig (.py) model: our thresholds applied, records equal to detectron2's own
+    LazyConfig evaluation path (instantiate(cfg.dataloader.test) + COCOEvaluator)."""
+    from detectron2.config import instantiate
+    from detectron2.data import DatasetCatalog
+    from detectron2.data.datasets import register_coco_instances
+    from detectron2.evaluation import COCOEvaluator, inference_on_dataset
+
+    from prcore_detectron2.config import build_config
+
+    out = str(tmp_path / "lazy.json")
+    args = [
+        "infer", "--config-file", LAZY_CONFIG, "--gt", shapes.gt, "--images", shapes.images,
+        "--out", out, "--weights", "", "--device", "cpu", "--no-progress",
+        "--num-workers", "1", "--max-dets", "20", *LAZY_OPTS,
+    ]  # fmt: skip
+    assert main(args) == 0
+    dets = _load(out)
+    meta = _load(out + ".meta.json")
+    assert meta["config_kind"] == "LazyConfig"
+    assert meta["score_thresholds"] == {"model.roi_heads.box_predictor.test_score_thresh": 0.0}
+    assert meta["detections_per_image"] == 20
+    per_image = np.bincount([d["image_id"] - 1000 for d in dets])
+    assert per_image.max() == 20 and {d["category_id"] for d in dets} <= {3, 7, 11}
+
+    name = "prcore_shapes_val_lazy"
+    if name not in DatasetCatalog.list():
+        register_coco_instances(name, {}, shapes.gt, shapes.images)
+    config = build_config(LAZY_CONFIG, weights="", device="cpu", score_thresh=0.0,
+                          max_dets=20, opts=LAZY_OPTS)  # fmt: skip
+    config.cfg.dataloader.test.dataset.names = name
+    config.cfg.dataloader.test.num_workers = 0
+    coco = COCOEvaluator(name, tasks=("bbox",), distributed=False,
+                         output_dir=str(tmp_path / "c"), use_fast_impl=False)  # fmt: skip
+    inference_on_dataset(config.build_model(), instantiate(config.cfg.dataloader.test), coco)
+    d2 = _load(tmp_path / "c" / "coco_instances_results.json")
+    assert len(d2) == len(dets)
+    for a, b in zip(d2, dets):
+        assert (a["image_id"], a["category_id"]) == (b["image_id"], b["category_id"])
+        np.testing.assert_allclose(a["bbox"], b["bbox"], rtol=0, atol=1e-3)
+        assert abs(a["score"] - b["score"]) < 1e-5

@@ -1,0 +1,142 @@
+"""The tools under comparison: one function each, (gt_path, dt_path) -> the 12 stats.
+
+Each function is the tool's fastest documented drop-in path for bbox
+evaluation with default settings, timed from file paths (reading and parsing
+included) to pycocotools' 12 numbers. Imports stay inside the functions, so
+that a worker process loads only the tool it measures.
+
+    python benchmarks/peers.py TOOL GT DT    # print the tool's 12 stats
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+
+# Distribution name of each tool, for its version.
+DISTRIBUTIONS = {
+    "prcore": "prcore",
+    "pycocotools": "pycocotools",
+    "faster-coco-eval": "faster-coco-eval",
+    "hotcoco": "hotcoco",
+    "ultrafast-pycocotools": "ultrafast-pycocotools",
+    "vernier": "vernier",
+}
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Silence stdout at the file-descriptor level (compiled cores print past sys.stdout)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def prcore_stats(gt: str, dt: str) -> list[float]:
+    import prcore
+
+    return [float(v) for v in prcore.evaluate(gt, dt).stats]
+
+
+def _cocoeval_stats(coco_cls, eval_cls, gt: str, dt: str, load_res: str = "loadRes"):
+    """pycocotools' sequence, for every tool that copies its interface."""
+    with quiet_stdout():
+        coco_gt = coco_cls(gt)
+        coco_dt = getattr(coco_gt, load_res)(dt)
+        ev = eval_cls(coco_gt, coco_dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return [float(v) for v in ev.stats]
+
+
+def pycocotools_stats(gt: str, dt: str) -> list[float]:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    return _cocoeval_stats(COCO, COCOeval, gt, dt)
+
+
+def faster_coco_eval_stats(gt: str, dt: str) -> list[float]:
+    # COCOeval_faster is the C++ evaluator that init_as_pycocotools() installs.
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    return _cocoeval_stats(COCO, COCOeval_faster, gt, dt)
+
+
+def hotcoco_stats(gt: str, dt: str) -> list[float]:
+    from hotcoco import COCO, COCOeval
+
+    return _cocoeval_stats(COCO, COCOeval, gt, dt, load_res="load_res")
+
+
+def ultrafast_pycocotools_stats(gt: str, dt: str) -> list[float]:
+    from ultrafast_pycocotools import COCO, COCOeval
+
+    return _cocoeval_stats(COCO, COCOeval, gt, dt)
+
+
+def vernier_stats(gt: str, dt: str) -> list[float]:
+    # The native Evaluator; parity_mode="strict" is vernier's pycocotools-exact mode
+    # (its native default, "corrected", fixes pycocotools' quirks instead).
+    from pathlib import Path
+
+    from vernier.instance import Bbox, Evaluator
+
+    evaluator = Evaluator(iou=Bbox(), parity_mode="strict")
+    summary = evaluator.evaluate(Path(gt).read_bytes(), Path(dt).read_bytes())
+    return [float(v) for v in summary.stats]
+
+
+STATS: dict[str, Callable[[str, str], list[float]]] = {
+    "prcore": prcore_stats,
+    "pycocotools": pycocotools_stats,
+    "faster-coco-eval": faster_coco_eval_stats,
+    "hotcoco": hotcoco_stats,
+    "ultrafast-pycocotools": ultrafast_pycocotools_stats,
+    "vernier": vernier_stats,
+}
+
+TOOLS = list(STATS)
+
+
+def _console_script(name: str) -> str | None:
+    """The tool's console script beside this interpreter (not a pyenv/conda shim)."""
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    return path if os.access(path, os.X_OK) else None
+
+
+def cli_command(tool: str, gt: str, dt: str) -> list[str]:
+    """argv of a fresh process that imports the tool, evaluates and prints the stats.
+
+    The tool's own command line where it ships one with its Python package
+    (prcore, hotcoco's ``coco``); otherwise ``python`` running the function above.
+    """
+    if tool == "prcore":
+        script = _console_script("prcore")
+        return (
+            [script, "eval", gt, dt] if script else [sys.executable, "-m", "prcore", "eval", gt, dt]
+        )
+    if tool == "hotcoco" and _console_script("coco"):
+        return [_console_script("coco"), "eval", "--gt", gt, "--dt", dt, "--iou-type", "bbox"]
+    return [sys.executable, os.path.abspath(__file__), tool, gt, dt]
+
+
+def main() -> None:
+    tool, gt, dt = sys.argv[1:4]
+    print(STATS[tool](gt, dt))
+
+
+if __name__ == "__main__":
+    main()

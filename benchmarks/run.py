@@ -1,0 +1,299 @@
+"""Benchmark prcore against pycocotools and its fast peers on val2017-like data.
+
+    python benchmarks/run.py [--scale 1] [--repeat 5] [--tools prcore,hotcoco,...]
+                             [--pycocotools-repeat 1] [--skip-cli] [--skip-compile]
+                             [--out results.md] [--json results.json]
+
+All tools read the same generated files (see generate.py). Three measurements:
+
+- in-process: one worker process per tool (worker.py) imports the tool and
+  evaluates once to warm up; then the runner asks the workers in turn, one
+  repeat at a time, for a timed evaluation from file paths to the 12 stats, so
+  that machine noise hits all tools alike. Median over the repeats.
+- CLI: a fresh process per run that imports, loads, evaluates and prints
+  (peers.cli_command), interleaved the same way. Median wall time.
+- prcore's one-time Numba compile: its CLI with an empty NUMBA_CACHE_DIR, then
+  again once the background compile of the scanners is in that cache.
+
+Peak RSS is the worker's own peak right after its warm-up evaluation: a fresh
+interpreter that imported the tool and evaluated the files once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from generate import IMAGES_PER_SCALE, generate
+from peers import DISTRIBUTIONS, TOOLS, cli_command
+from report import EXACT, ToolResult, as_json, compare_stats, markdown
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "worker.py"
+
+
+def _tail(file, limit: int = 300) -> str:
+    """The last non-empty line of a captured stderr, for an error cell."""
+    file.seek(0)
+    lines = [ln for ln in file.read().decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1][:limit] if lines else ""
+
+
+class Worker:
+    """A worker.py process measuring one tool, answering one request at a time."""
+
+    def __init__(self, tool: str, gt: str, dt: str):
+        self.tool = tool
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), tool, gt, dt],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
+
+    def read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            rc = self.proc.wait()
+            return {"error": f"worker exited with status {rc}: {_tail(self.stderr)}"}
+        return json.loads(line)
+
+    def request(self) -> dict:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+        self.stderr.close()
+
+
+def measure_in_process(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> None:
+    """Warm each worker in turn, then time the tools round-robin, one repeat per round."""
+    workers = {}
+    try:
+        for r in results:
+            print(f"  warming up {r.tool} ...", file=sys.stderr, flush=True)
+            worker = Worker(r.tool, gt, dt)
+            first = worker.read()
+            if "error" in first:
+                r.error = first["error"]
+                worker.close()
+                continue
+            r.stats, r.first_s, r.peak_rss_kib = (
+                first["stats"],
+                first["first_s"],
+                first["peak_rss_kib"],
+            )
+            workers[r.tool] = worker
+        for round_ in range(max(repeats.values(), default=0)):
+            for r in results:
+                if r.tool not in workers or round_ >= repeats[r.tool]:
+                    continue
+                answer = workers[r.tool].request()
+                if "error" in answer:
+                    r.error = answer["error"]
+                    workers.pop(r.tool).close()
+                    continue
+                r.wall_s.append(answer["wall_s"])
+                r.cpu_s.append(answer["cpu_s"])
+                r.stats_stable &= answer["stats"] == r.stats
+            print(f"  in-process round {round_ + 1} done", file=sys.stderr, flush=True)
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+def run_fresh(argv: list[str], env: dict | None = None) -> tuple[float, int, str | None]:
+    """Wall time, peak RSS (KiB) and error (None on success) of one fresh process."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        error = None if proc.returncode == 0 else f"status {proc.returncode}: {_tail(err)}"
+    return wall, usage.ru_maxrss, error
+
+
+def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> None:
+    """Fresh-process end-to-end runs, round-robin like the in-process ones."""
+    for round_ in range(max(repeats.values(), default=0)):
+        for r in results:
+            if r.error or r.cli_error or round_ >= repeats[r.tool]:
+                continue
+            wall, rss, error = run_fresh(cli_command(r.tool, gt, dt))
+            if error:
+                r.cli_error = error
+                continue
+            r.cli_s.append(wall)
+            r.cli_rss_kib.append(rss)
+        print(f"  CLI round {round_ + 1} done", file=sys.stderr, flush=True)
+
+
+def _scanners_cached(env: dict) -> bool:
+    check = "from prcore import warmup; raise SystemExit(0 if warmup.scanners_ready() else 1)"
+    return subprocess.run([sys.executable, "-c", check], env=env).returncode == 0
+
+
+def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
+    """prcore's CLI with an empty Numba cache, then once the cache is complete.
+
+    The cold run compiles the evaluation kernels, parses with the general path
+    and compiles the byte scanners in a detached background process (see
+    prcore/warmup.py); ``scanners_cached_after_s`` is when those land in the
+    cache, counted from the cold run's start.
+    """
+    argv = cli_command("prcore", gt, dt)
+    with tempfile.TemporaryDirectory(prefix="prcore-numba-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        env.pop("PRCORE_NO_WARMUP", None)  # measure the default first run
+        t0 = time.perf_counter()
+        cold, _, error = run_fresh(argv, env)
+        if error:
+            return {"error": error}
+        while not _scanners_cached(env) and time.perf_counter() - t0 < timeout:
+            time.sleep(0.5)
+        ready = time.perf_counter() - t0
+        subprocess.run([sys.executable, "-m", "prcore.warmup"], env=env)  # in case it timed out
+        second, _, error = run_fresh(argv, env)
+    return {"cold_s": cold, "scanners_cached_after_s": ready, "second_s": second, "error": error}
+
+
+def _version(tool: str) -> str | None:
+    try:
+        return metadata.version(DISTRIBUTIONS[tool])
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1, help="5,000 images times this")
+    parser.add_argument("--images", type=int, default=None, help="overrides 5000 * scale")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--pycocotools-repeat",
+        type=int,
+        default=1,
+        help="repeats for pycocotools (about 40 s an evaluation at scale 1)",
+    )
+    parser.add_argument("--data-dir", default=str(HERE / "data"))
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset")
+    parser.add_argument("--skip-cli", action="store_true", help="no fresh-process CLI timings")
+    parser.add_argument("--skip-compile", action="store_true", help="no cold Numba run")
+    parser.add_argument("--out", help="also write the markdown table here")
+    parser.add_argument("--json", help="also write the raw numbers here")
+    args = parser.parse_args(argv)
+    args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    unknown = sorted(set(args.tools) - set(TOOLS))
+    if unknown:
+        parser.error(f"unknown tools {unknown}; choose from {TOOLS}")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    images = args.images if args.images is not None else IMAGES_PER_SCALE * args.scale
+    folder = Path(args.data_dir) / f"images{images}-seed{args.seed}"
+    print(f"data: {folder}", file=sys.stderr, flush=True)
+    data = generate(folder, images, args.seed)
+    gt, dt = str(folder / "instances.json"), str(folder / "results.json")
+
+    results = [ToolResult(tool=t, version=_version(t)) for t in args.tools]
+    repeats = {
+        t: args.pycocotools_repeat if t == "pycocotools" else args.repeat for t in args.tools
+    }
+    if "prcore" in args.tools:  # the steady state: the byte scanners in numba's cache
+        subprocess.run([sys.executable, "-m", "prcore.warmup"])
+    measure_in_process(results, gt, dt, repeats)
+    if not args.skip_cli:
+        measure_cli(results, gt, dt, repeats)
+    compile_ = None
+    if "prcore" in args.tools and not args.skip_compile:
+        print("  prcore with an empty Numba cache ...", file=sys.stderr, flush=True)
+        compile_ = measure_compile(gt, dt)
+
+    pycocotools_ok = any(r.tool == "pycocotools" and r.stats for r in results)
+    reference = "pycocotools" if pycocotools_ok else "prcore"
+    compare_stats(results, reference)
+
+    scale = f"{images / IMAGES_PER_SCALE:g}" if args.images is not None else str(args.scale)
+    versions = ", ".join(f"{r.tool} {r.version or 'not installed'}" for r in results)
+    header = [
+        f"**Machine:** {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.machine()}, Python {platform.python_version()}",
+        f"**Tools:** {versions}",
+        f"**Data:** scale {scale}: {data['images']:,} images, {data['annotations']:,} GT "
+        f"annotations ({data['crowd']:,} crowd), {data['detections']:,} detections "
+        f"(generate.py, seed {args.seed})",
+        f"**Repeats:** {args.repeat}"
+        + (f" (pycocotools: {args.pycocotools_repeat})" if "pycocotools" in args.tools else "")
+        + ", medians; tools interleaved round-robin",
+    ]
+    notes = [
+        "in-process: warm worker process (tool imported, one evaluation done), "
+        "file paths → 12 stats, JSON parsing included.",
+        "CLI: fresh process per run, wall time of import + load + evaluate + print "
+        "(prcore: `prcore eval`; hotcoco: `coco eval`; others: `python peers.py TOOL`).",
+        "peak RSS: ru_maxrss of a fresh process right after it imported the tool and "
+        "evaluated once (absolute, interpreter included).",
+        "CPU/wall: user + system CPU time of all threads over wall time, in-process "
+        "(above 1 means the tool used several cores).",
+        f"max |Δstats|: largest absolute difference of the 12 stats from {reference}'s; "
+        f"identical means bit for bit, exact means ≤ {EXACT:g}.",
+    ]
+    if reference != "pycocotools":
+        notes.append("pycocotools was not run (or failed), so the stats are compared with prcore.")
+    if compile_:
+        if compile_.get("error"):
+            notes.append(f"prcore with an empty Numba cache: error {compile_['error']}")
+        else:
+            notes.append(
+                f"prcore's one-time Numba compile: the first CLI run with an empty "
+                f"NUMBA_CACHE_DIR took {compile_['cold_s']:.2f} s (kernels compiled, general "
+                f"JSON path); the byte scanners were compiled in the background and cached "
+                f"{compile_['scanners_cached_after_s']:.1f} s after it started; the next run "
+                f"took {compile_['second_s']:.2f} s."
+            )
+    text = markdown(results, header, reference, notes)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    if args.json:
+        raw = as_json(
+            results,
+            header=header,
+            data={**data, "gt": gt, "dt": dt},
+            reference=reference,
+            compile=compile_,
+            repeats=repeats,
+        )
+        Path(args.json).write_text(json.dumps(raw, indent=2))
+
+
+if __name__ == "__main__":
+    main()
