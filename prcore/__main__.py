@@ -1,7 +1,5 @@
 """``python -m prcore`` runs the command line."""
 
-import sys
+from prcore.cli import run
 
-from prcore.cli import main
-
-sys.exit(main())
+run()

@@ -14,6 +14,7 @@ not accept, the models re-validate record by record and raise a located
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import warnings
 from collections.abc import Callable
@@ -135,6 +136,36 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
     return data
 
 
+@contextmanager
+def _mapped_bytes(path: str):
+    """The file's bytes for the scanners, memory-mapped: no copy of a large file.
+
+    Reading a val2017-sized results file (68 MB) costs 40 ms; mapping it, about
+    nothing (the scan then reads the page cache directly). Files that cannot be
+    mapped (pipes, special files) are read instead. Only the byte scanners see
+    the mapping; the general path reads the file with :func:`_read_bytes`.
+    """
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise PrcoreInputError(f"cannot read file: {exc.strerror}", file=path) from None
+    with f:
+        try:
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # empty, or not a regular file
+            mapped = None
+        if mapped is None:
+            yield _read_bytes(path)
+            return
+        try:
+            yield mapped
+        finally:
+            try:
+                mapped.close()
+            except BufferError:  # a view is still alive; the mapping goes with it
+                pass
+
+
 def _strip_bom(data: bytes) -> bytes:
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
@@ -238,11 +269,11 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     with gc_paused():
         if isinstance(gt, (str, os.PathLike)):
             file = os.fspath(gt)
-            data = _read_bytes(file)
-            scanned = _scan_ground_truth(data, file)
+            with _mapped_bytes(file) as data:
+                scanned = _scan_ground_truth(data, file)
             if scanned is not None:
                 return scanned
-            obj = parse_json(data, file)
+            obj = parse_json(_read_bytes(file), file)
         else:
             file = "<ground truth>"
             obj = gt
@@ -396,7 +427,7 @@ def _scanners_ready() -> bool:
     return False
 
 
-def _scan_ground_truth(data: bytes, file: str) -> GroundTruth | None:
+def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None:
     """The byte-level numba scanner's columns, when it can read this file.
 
     None (parse in full) when the scanner declines, or when the annotation
@@ -516,20 +547,20 @@ def load_detections(dt: Any, gt: GroundTruth) -> Detections:
 def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
-        data = _read_bytes(file)
-        cols = _scan(data)
+        with _mapped_bytes(file) as data:
+            cols = _scan(data)
         if cols is not None:
             checked = _check_columns(*cols)
             if checked is not None:
                 return _detections_from_columns(file, gt, *checked)
-        records = parse_json(data, file)
+        records = parse_json(_read_bytes(file), file)
     else:
         file = "<detections>"
         records = dt
     return detections_from_records(records, gt, file)
 
 
-def _scan(data: bytes):
+def _scan(data: bytes | mmap.mmap):
     """The byte-level numba scanner, when it can read this file."""
     try:
         from prcore.results_scan import scan_results

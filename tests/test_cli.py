@@ -60,3 +60,23 @@ def test_sweep(capsys):
 def test_sweep_bad_thresholds(capsys):
     assert main(["sweep", GT, DT, "--thresholds", "0.1,abc"]) == 2
     assert capsys.readouterr().err.startswith("prcore: error: --thresholds")
+
+
+def test_console_script_process(tmp_path):
+    """`python -m prcore` (the console script's path, with its start-up shortcut) in a
+    fresh process: the same 12 lines as the library, and a bad file is one line, exit 2."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "prcore", "eval", GT, DT], capture_output=True,
+                        text=True, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[:12] == prcore.evaluate(GT, DT).summary().splitlines()
+    empty = tmp_path / "dt.json"
+    empty.write_bytes(b"")
+    bad = subprocess.run([sys.executable, "-m", "prcore", "eval", GT, str(empty)],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"prcore: error: {empty}: file is empty, expected JSON"
+    ]
