@@ -20,7 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prcore._kernels import results_scan as kernels
-from prcore.results_scan import ResultColumns, _tables, scan_results
+from prcore._kernels.results_scan import OK, PAUSED
+from prcore.results_scan import (
+    ResultColumns,
+    _record_boundary,
+    _scan_span,
+    _tables,
+    scan_results,
+)
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -468,12 +475,22 @@ def _has_escaped_key(data: bytes) -> bool:
     return b"\\" in data
 
 
+def scan_both(data: bytes) -> ResultColumns | None:
+    """One thread and two threads (split at a guessed record boundary) agree bit for bit."""
+    one = scan_results(data, split_min_bytes=1 << 62)
+    two = scan_results(data, split_min_bytes=0)
+    assert (one is None) == (two is None)
+    if one is not None:
+        assert_same(two, one.as_tuple())
+    return one
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document())
 def test_generated_documents_match_json(data):
     want = reference(data)
     assert want is not None
-    got = scan_results(data)
+    got = scan_both(data)
     if got is None:
         # Only extra content the scanner is documented to decline may cause this.
         assert _has_escaped_key(data)
@@ -492,7 +509,7 @@ def test_json_dumps_documents(values, indent):
         for i, v in enumerate(values)
     ]
     data = json.dumps(records, indent=indent or None).encode()
-    assert_same(scan_results(data), reference(data))
+    assert_same(scan_both(data), reference(data))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -512,8 +529,64 @@ def test_mutated_documents_never_accept_wrongly(data, draw):
             del buf[i]
         else:
             buf.insert(i, byte)
-    got = scan_results(bytes(buf))
+    got = scan_both(bytes(buf))
     if got is not None:
         want = reference(bytes(buf))
         assert want is not None
         assert_same(got, want)
+
+
+def _records(n: int, start: int = 0, **extra) -> list[dict]:
+    return [
+        {"image_id": i, "category_id": 3, "bbox": [i / 7, 1.5, 2.25, i / 3], "score": 1 / (i + 2),
+         **extra}
+        for i in range(start, start + n)
+    ]  # fmt: skip
+
+
+def test_split_scan_pauses_at_the_guessed_boundary():
+    data = json.dumps(_records(2000)).encode()
+    buf = np.frombuffer(data, np.uint8)
+    boundary = _record_boundary(buf, len(buf) // 2)
+    assert boundary > 0 and data[boundary : boundary + 1] == b"{"
+    head, tail = _scan_span(buf, 0, boundary), _scan_span(buf, boundary, -1)
+    assert head.status == PAUSED and tail.status == OK
+    assert head.count + tail.count == 2000
+    assert_same(scan_both(data), reference(data))
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [
+        # The middle of the file inside a string that looks like a record boundary...
+        {"note": "x" * 5000 + "}, {" + "y" * 5000 + '}, {"image_id": 1}'},
+        # ... or inside a nested array of objects.
+        {"extra": [{"a": i} for i in range(3000)]},
+    ],
+    ids=["string", "nested"],
+)
+def test_split_guess_inside_a_value_scans_on(middle):
+    records = _records(3) + [{**_records(1, 3)[0], **middle}] + _records(3, 4)
+    data = json.dumps(records).encode()
+    buf = np.frombuffer(data, np.uint8)
+    boundary = _record_boundary(buf, len(buf) // 2)
+    assert boundary > 0  # a guess was made, and it is wrong
+    assert _scan_span(buf, 0, boundary).status == OK  # the head read everything itself
+    assert_same(scan_both(data), reference(data))
+
+
+def test_split_tail_errors_and_undecided_numbers():
+    records = _records(1000)
+    # Numbers the kernel hands back to float() (more digits than Eisel-Lemire decides).
+    records[900]["score"] = 0.1
+    hard = (
+        json.dumps(records)
+        .encode()
+        .replace(
+            b'"score": 0.1}', b'"score": 0.1000000000000000055511151231257827021181583404541015625}'
+        )
+    )
+    assert_same(scan_both(hard), reference(hard))
+    records[950]["bbox"][2] = -1.0  # negative width in the second half
+    bad = json.dumps(records).encode()
+    assert scan_both(bad) is None

@@ -40,6 +40,7 @@ from prcore._kernels.jit import jit
 OK = 0
 REJECT = 1
 FALLBACK_FULL = 2
+PAUSED = 3  # stopped at a record boundary the caller named (see scan_results_kernel)
 
 # Power-of-ten table range, as in Go's strconv (eisel_lemire.go).
 POW10_MIN = -348
@@ -794,13 +795,23 @@ def _read_key(src, ks, n):
 
 
 @jit
-def scan_results_kernel(buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end):
-    """Scan a results file's bytes into caller-allocated columns.
+def scan_results_kernel(
+    buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end, start, stop
+):
+    """Scan a results file's bytes, or a span of its records, into caller-allocated columns.
 
     Parameters
     ----------
     buf : uint8 (L,)
         The file's bytes.
+    start : int
+        0 to scan the whole document; otherwise the offset of a record's ``{``
+        inside the top-level array, to scan from that record to the end.
+    stop : int
+        An offset where the next record may begin: when a record's trailing
+        comma (and whitespace) ends exactly there, the scan returns ``PAUSED``.
+        When no record boundary falls on it (it was inside a value), the scan
+        simply goes on to the end. -1: never pause.
     tables : tuple
         From :func:`power_tables`.
     image_id, category_id : int64 (cap,)
@@ -817,8 +828,8 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score, fb_slot
     Returns
     -------
     status : int
-        ``OK``, ``REJECT`` (not sure; use the full parser) or ``FALLBACK_FULL``
-        (rerun with longer ``fb_*`` arrays).
+        ``OK``, ``REJECT`` (not sure; use the full parser), ``FALLBACK_FULL``
+        (rerun with longer ``fb_*`` arrays) or ``PAUSED`` (at ``stop``).
     count : int
         Number of records.
     n_fb : int
@@ -841,16 +852,17 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score, fb_slot
     count = 0
     n_fb = 0
 
-    pos = 0
-    if n >= 3 and _ld(src, 0) == 0xEF and _ld(src, 1) == 0xBB and _ld(src, 2) == 0xBF:
-        pos = 3  # json.loads(bytes) decodes with utf-8-sig
-    pos = _skip_ws(src, pos, n)
-    if pos >= n or _ld(src, pos) != 91:
-        return REJECT, 0, 0
-    pos = _skip_ws(src, pos + 1, n)
-    if pos < n and _ld(src, pos) == 93:
+    pos = start
+    if start == 0:
+        if n >= 3 and _ld(src, 0) == 0xEF and _ld(src, 1) == 0xBB and _ld(src, 2) == 0xBF:
+            pos = 3  # json.loads(bytes) decodes with utf-8-sig
+        pos = _skip_ws(src, pos, n)
+        if pos >= n or _ld(src, pos) != 91:
+            return REJECT, 0, 0
         pos = _skip_ws(src, pos + 1, n)
-        return (OK if pos == n else REJECT), 0, 0
+        if pos < n and _ld(src, pos) == 93:
+            pos = _skip_ws(src, pos + 1, n)
+            return (OK if pos == n else REJECT), 0, 0
 
     while True:
         # One record.
@@ -942,6 +954,8 @@ def scan_results_kernel(buf, tables, image_id, category_id, bbox, score, fb_slot
         c = _ld(src, pos)
         if c == 44:
             pos = _skip_ws(src, pos + 1, n)
+            if pos == stop:
+                return PAUSED, count, n_fb
         elif c == 93:
             pos = _skip_ws(src, pos + 1, n)
             return (OK if pos == n else REJECT), count, n_fb
