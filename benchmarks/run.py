@@ -32,7 +32,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from generate import IMAGES_PER_SCALE, generate
+from generate import IMAGES_PER_SCALE
 from peers import DISTRIBUTIONS, TOOLS, cli_command
 from report import EXACT, ToolResult, as_json, compare_stats, markdown
 
@@ -220,7 +220,14 @@ def main(argv=None) -> None:
     images = args.images if args.images is not None else IMAGES_PER_SCALE * args.scale
     folder = Path(args.data_dir) / f"images{images}-seed{args.seed}"
     print(f"data: {folder}", file=sys.stderr, flush=True)
-    data = generate(folder, images, args.seed)
+    # In a child process: Linux carries a parent's peak RSS into the children it forks
+    # (ru_maxrss survives fork and exec), so the runner must never hold the data itself.
+    subprocess.run(
+        [sys.executable, str(HERE / "generate.py"), str(folder), "--images", str(images),
+         "--seed", str(args.seed)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    data = json.loads((folder / "params.json").read_text())
     gt, dt = str(folder / "instances.json"), str(folder / "results.json")
 
     results = [ToolResult(tool=t, version=_version(t)) for t in args.tools]
@@ -259,7 +266,7 @@ def main(argv=None) -> None:
         "file paths → 12 stats, JSON parsing included.",
         "CLI: fresh process per run, wall time of import + load + evaluate + print "
         "(prcore: `prcore eval`; hotcoco: `coco eval`; others: `python peers.py TOOL`).",
-        "peak RSS: ru_maxrss of a fresh process right after it imported the tool and "
+        "peak RSS: VmHWM of a fresh process right after it imported the tool and "
         "evaluated once (absolute, interpreter included).",
         "CPU/wall: user + system CPU time of all threads over wall time, in-process "
         "(above 1 means the tool used several cores).",

@@ -36,6 +36,18 @@ def _error(exc: BaseException) -> dict:
     return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
 
 
+def _peak_rss_kib() -> int:
+    """This process's own peak RSS: VmHWM (ru_maxrss can carry the parent's peak)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main() -> None:
     tool, gt, dt = sys.argv[1:4]
     evaluate = STATS[tool]
@@ -46,7 +58,7 @@ def main() -> None:
     except Exception as exc:
         _reply(_error(exc))
         return
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_kib()
     _reply({"first_s": first, "peak_rss_kib": peak, "stats": stats})
     for _ in sys.stdin:
         gc.collect()

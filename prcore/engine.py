@@ -41,8 +41,12 @@ class MatchTable:
     det_rank : int64 (D,)
         Rank by score inside its (image, category) cell (pycocotools' per-image
         maxDets cut keeps ``rank < maxDet``).
-    det_state : uint8 (D, A, T)
-        0 false positive, 1 true positive, 2 ignored, per area range and IoU threshold.
+    det_cell : int64 (D,)
+        Position of the detection in the matching's cell order, for ``det_state``.
+    det_state : uint8 (A, T, D')
+        0 false positive, 1 true positive, 2 ignored, per area range and IoU
+        threshold, in the matching's cell order (category-major, so a block's
+        states lie in one range): detection ``i`` is ``det_state[:, :, det_cell[i]]``.
     block_offsets : int64 (K + 1,)
         Block ``k`` is ``block_offsets[k]:block_offsets[k + 1]``.
     n_pos : int64 (K, A)
@@ -58,6 +62,7 @@ class MatchTable:
     det_cat: np.ndarray
     det_score: np.ndarray
     det_rank: np.ndarray
+    det_cell: np.ndarray
     det_state: np.ndarray
     block_offsets: np.ndarray
     n_pos: np.ndarray
@@ -135,17 +140,6 @@ def _scatter(items: np.ndarray, key: np.ndarray, offsets: np.ndarray) -> np.ndar
     out = np.empty(len(items), np.int64)
     scatter_by_key(items, key, offsets, out)
     return out
-
-
-def _take_rows(states: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``states[order]`` for a (D, A, T) uint8 array; rows move as opaque blocks."""
-    d, a, t = states.shape
-    if d == 0:
-        return states
-    rows = (
-        np.ascontiguousarray(states).reshape(d, a * t).view(np.dtype((np.void, a * t))).reshape(d)
-    )
-    return np.take(rows, order).view(np.uint8).reshape(len(order), a, t)
 
 
 def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Params:
@@ -255,7 +249,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     iou_thrs = params.iou_thrs_array()
     area_rng = params.area_rng_array()
 
-    det_state = np.empty((len(det_index), n_area, n_thr), np.uint8)
+    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
     max_d = max(int(np.diff(det_cells).max()) if n_cells else 0, 1)
     max_g = max(int(np.diff(g_cells).max()) if n_cells else 0, 1)
 
@@ -306,7 +300,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
-    det_state = _take_rows(det_state, acc_order)
     det_img = img_pos[dets.img[det_index]]
     det_cat = cat_pos[dets.cat[det_index]]
 
@@ -324,6 +317,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         det_cat=det_cat,
         det_score=det_score,
         det_rank=det_rank,
+        det_cell=acc_order,
         det_state=det_state,
         block_offsets=block_offsets,
         n_pos=n_pos,
@@ -353,6 +347,7 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
             table.block_offsets,
             table.det_rank,
             table.det_score,
+            table.det_cell,
             table.det_state,
             table.n_pos,
             params.rec_thrs_array(),
@@ -363,6 +358,7 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
             scores,
         ),
         lambda: (
+            np.empty(longest, np.int64),
             np.empty(longest, np.int64),
             np.empty(longest + 1, np.int64),
             np.empty(longest + 1, np.int64),

@@ -14,6 +14,7 @@ def accumulate_curves(
     block_offsets,
     det_rank,
     det_score,
+    det_cell,
     det_state,
     n_pos,
     rec_thrs,
@@ -23,6 +24,7 @@ def accumulate_curves(
     recall,
     scores,
     idx,
+    cidx,
     tp_at,
     tp_fp,
     tp_pr,
@@ -31,8 +33,10 @@ def accumulate_curves(
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
-    ``det_state[D, A, T]`` holds 0 (false positive), 1 (true positive) or 2
-    (ignored). Block ``k`` (a category, or everything when ``useCats=0``) is the range
+    ``det_state[A, T, D]`` holds 0 (false positive), 1 (true positive) or 2
+    (ignored) in the matching's cell order; detection ``i`` (in accumulation
+    order) is ``det_state[:, :, det_cell[i]]``. A category's cells are one
+    range, so each (area, threshold) pass reads inside a small window. Block ``k`` (a category, or everything when ``useCats=0``) is the range
     ``block_offsets[k]:block_offsets[k+1]``, already in ``accumulate``'s order
     (descending score, ties by image then in-image rank). For each maxDet,
     detections of in-image rank ``>= maxDet`` drop out (pycocotools' per-image
@@ -43,7 +47,7 @@ def accumulate_curves(
     ``pr = tp / (fp + tp + eps)``, the right-to-left precision envelope,
     ``np.searchsorted(rc, recThrs, side='left')``, and zeros from the first
     recall threshold not reached (its bare ``try/except``). Only blocks
-    ``k_lo:k_hi`` are filled, so that threads can share the work; ``idx``,
+    ``k_lo:k_hi`` are filled, so that threads can share the work; ``idx``, ``cidx``,
     ``tp_at``, ``tp_fp`` (int64) and ``tp_pr`` (float64) are scratch as long as the
     longest block, one set per thread. Arrays must arrive
     filled with -1; a (category, area) with no non-ignored ground truth stays -1.
@@ -53,8 +57,8 @@ def accumulate_curves(
     ``pr`` at true positives only (from the false positives counted before
     each), which gives the same numbers from one branch-free pass.
     """
-    n_area = det_state.shape[1]
-    n_thr = det_state.shape[2]
+    n_area = det_state.shape[0]
+    n_thr = det_state.shape[1]
     n_rec = rec_thrs.shape[0]
     n_m = max_dets.shape[0]
     for k in range(k_lo, k_hi):
@@ -82,19 +86,20 @@ def accumulate_curves(
             for i in range(b0, b1):
                 if det_rank[i] < max_det and det_score[i] >= min_score:
                     idx[n] = i
+                    cidx[n] = det_cell[i]
                     n += 1
             for a in range(n_area):
                 npig = n_pos[k, a]
                 if npig == 0:
                     continue
                 for t in range(n_thr):
-                    state = det_state[:, a, t]
+                    state = det_state[a, t]
                     # Branch-free pass: remember each true positive's position
                     # and the false positives before it; pr only at TPs.
                     fp_count = 0
                     n_tp = 0
                     for i in range(n):
-                        s = state[idx[i]]
+                        s = state[cidx[i]]
                         tp_at[n_tp] = i
                         tp_fp[n_tp] = fp_count
                         n_tp += s == 1
@@ -108,7 +113,7 @@ def accumulate_curves(
                         if tp_pr[j + 1] > tp_pr[j]:
                             tp_pr[j] = tp_pr[j + 1]
                     rc0 = 0.0
-                    if n > 0 and state[idx[0]] == 1:
+                    if n > 0 and state[cidx[0]] == 1:
                         rc0 = 1.0 / npig
                     for r in range(n_rec):
                         thr = rec_thrs[r]

@@ -1,7 +1,7 @@
 """Greedy matching of detections to ground truth, every cell at once.
 
-Detection states written to ``det_state[d, a, t]`` (detection-major, so each
-detection's states are one contiguous write):
+Detection states written to ``det_state[a, t, d]`` in cell order (each
+(area, threshold) sequence contiguous, as the accumulation reads it):
 ``FP = 0``, ``TP = 1``, ``IGNORED = 2`` — exactly the ``tps``/``fps``/``dtIg``
 that ``COCOeval.accumulate`` derives from ``evaluateImg``'s output.
 """
@@ -38,7 +38,7 @@ def match_cells(
     c_lo,
     c_hi,
 ):
-    """Match every (image, category) cell; fill ``det_state[D, A, T]``.
+    """Match every (image, category) cell; fill ``det_state[A, T, D]``.
 
     Cell ``c`` holds detections ``det_offsets[c]:det_offsets[c+1]`` (sorted by
     descending score, cut to ``maxDets[-1]``) and ground truths
@@ -72,12 +72,12 @@ def match_cells(
         n_g = g1 - g0
         if n_g == 0:
             # Nothing to match: false positives, or ignored outside the area range.
-            for d in range(d0, d1):
-                da = det_area[d]
-                for a in range(n_area):
+            for a in range(n_area):
+                for d in range(d0, d1):
+                    da = det_area[d]
                     st = IGNORED if (da < area_rng[a, 0] or da > area_rng[a, 1]) else FP
                     for t in range(n_thr):
-                        det_state[d, a, t] = st
+                        det_state[a, t, d] = st
             continue
         iou_boxes(det_box[d0:d1], gt_box[g0:g1], gt_crowd[g0:g1], ious)
         for d in range(n_d):
@@ -139,10 +139,10 @@ def match_cells(
                             if m > -1:
                                 gt_taken[m] = True
                         matched[a, t, d] = m
-            for d in range(n_d):
-                da = det_area[d0 + d]
-                outside = da < lo or da > hi
-                for t in range(n_thr):
+            for t in range(n_thr):
+                for d in range(n_d):
+                    da = det_area[d0 + d]
+                    outside = da < lo or da > hi
                     m = matched[a, t, d]
                     if m == -1:
                         st = IGNORED if outside else FP
@@ -152,4 +152,4 @@ def match_cells(
                         st = IGNORED if outside else FP
                     else:
                         st = TP
-                    det_state[d0 + d, a, t] = st
+                    det_state[a, t, d0 + d] = st
