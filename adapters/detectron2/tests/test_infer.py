@@ -143,6 +143,18 @@ def test_sweep_table(shapes, tmp_path, capsys):
     assert {m["sweep"]["value"] for m in metas} == {"0.3", "0.7"}
 
 
+def test_batches_match_single_images(shapes, reference_results, tmp_path):
+    """--batch-size 4 (the synthetic images share one size, so no extra padding)."""
+    out = str(tmp_path / "b4.json")
+    assert main(shapes.infer_args(out, "--batch-size", "4")) == 0
+    one, four = _load(reference_results), _load(out)
+    assert [(d["image_id"], d["category_id"]) for d in one] == [
+        (d["image_id"], d["category_id"]) for d in four
+    ]
+    np.testing.assert_allclose([d["score"] for d in one], [d["score"] for d in four], atol=1e-5)
+    assert _load(out + ".meta.json")["batch_size"] == 4
+
+
 def test_two_cpu_processes_match_one(shapes, reference_results, tmp_path):
     out = str(tmp_path / "r2.json")
     assert main(shapes.infer_args(out, "--num-gpus", "2")) == 0
