@@ -17,7 +17,12 @@ import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
-from prcore._kernels.order import radix_sort, scatter_by_key
+from prcore._kernels.order import (
+    descending_score_keys,
+    radix_sort,
+    ranks_in_groups,
+    scatter_by_key,
+)
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.params import Params
@@ -120,17 +125,10 @@ def _group(fine: np.ndarray, n_fine: int, coarse: np.ndarray | None, n_coarse: i
     return order, _offsets(np.bincount(coarse, minlength=n_coarse))
 
 
-def _descending_keys(score: np.ndarray) -> np.ndarray:
-    """uint64 keys whose ascending order is descending score (-0.0 equal to 0.0)."""
-    bits = (score + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
-    sign = np.uint64(1 << 63)
-    ascending = np.where(bits & sign, ~bits, bits | sign)
-    return ~ascending
-
-
-def _score_sorted(items: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """``items`` stably sorted by their descending-score ``keys`` (one per item)."""
-    items = np.array(items, np.int64)
+def _score_sorted(items: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """``items`` (int64, sorted in place) stably by descending ``score[item]``."""
+    keys = np.empty(len(items), np.uint64)
+    descending_score_keys(score, items, keys)
     radix_sort(keys, items, np.empty_like(keys), np.empty_like(items), np.empty(65536, np.int64))
     return items
 
@@ -220,7 +218,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     cat_groups = _offsets(np.bincount(d_cat, minlength=n_cat))
     if use_cats:
         items = _scatter(d_keep, img_key, img_groups)  # (image, file)
-        items = _score_sorted(items, _descending_keys(score_all[items]))
+        items = _score_sorted(items, score_all)
         acc_items = _scatter(items, cat_key, cat_groups)  # (category, -score, image, file)
         d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
         cell_key = np.zeros(n_all, np.int64)
@@ -229,11 +227,12 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     else:
         items = _scatter(d_keep, cat_key, cat_groups)  # (category, file)
         items = _scatter(items, img_key, img_groups)  # (image, category, file)
-        acc_items = _score_sorted(items, _descending_keys(score_all[items]))
+        acc_items = _score_sorted(items, score_all)
         d_cells = img_groups
         cell_order = _scatter(acc_items, img_key, d_cells)
     sizes = np.diff(d_cells)
-    rank = np.arange(len(cell_order), dtype=np.int64) - np.repeat(d_cells[:-1], sizes)
+    rank = np.empty(len(cell_order), np.int64)
+    ranks_in_groups(d_cells, rank)
     # computeIoU keeps only the top maxDets[-1] of each cell.
     kept = rank < params.max_dets[-1]
     det_index = cell_order[kept]
@@ -300,8 +299,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = det_score[acc_order]
-    det_img = img_pos[dets.img[det_index]]
-    det_cat = cat_pos[dets.cat[det_index]]
+    det_img = img_key[det_index]
+    det_cat = cat_key[det_index]
 
     n_pos = np.zeros((n_blocks, n_area), np.int64)
     g_ar = gt.ann_area[g_sel]

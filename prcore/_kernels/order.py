@@ -72,3 +72,26 @@ def scatter_by_key(items, key, offsets, out):
         g = key[item]
         out[cursor[g]] = item
         cursor[g] += 1
+
+
+@jit
+def descending_score_keys(score, items, out):
+    """``out[i]``: a uint64 key of ``score[items[i]]``; ascending keys are descending scores.
+
+    The float's bits with the sign flipped (non-negative) or all bits flipped
+    (negative) order like the floats; the complement reverses that. ``-0.0``
+    counts as ``0.0``, as in pycocotools' ``np.argsort(-scores)``.
+    """
+    sign = np.uint64(1) << np.uint64(63)
+    for i in range(items.shape[0]):
+        bits = np.float64(score[items[i]] + 0.0).view(np.uint64)
+        ascending = ~bits if bits & sign else bits | sign
+        out[i] = ~ascending
+
+
+@jit
+def ranks_in_groups(offsets, out):
+    """``out[j] = j - offsets[g]`` for ``j`` in group ``g``: each item's rank in its group."""
+    for g in range(offsets.shape[0] - 1):
+        for j in range(offsets[g], offsets[g + 1]):
+            out[j] = j - offsets[g]
