@@ -48,7 +48,7 @@ class MatchTable:
         maxDets cut keeps ``rank < maxDet``).
     det_cell : int64 (D,)
         Position of the detection in the matching's cell order, for ``det_state``.
-    det_state : uint8 (A, T, D')
+    det_state : uint8 (A, T, D)
         0 false positive, 1 true positive, 2 ignored, per area range and IoU
         threshold, in the matching's cell order (category-major, so a block's
         states lie in one range): detection ``i`` is ``det_state[:, :, det_cell[i]]``.
