@@ -153,6 +153,13 @@ def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Par
     return params.with_ids(img_ids, cat_ids)
 
 
+def _spread(values: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
+    """``out[at] = values`` in an array of ``n`` zeros (entries not at ``at`` unused)."""
+    out = np.zeros(n, np.int64)
+    out[at] = values
+    return out
+
+
 def _positions(table: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
     """For each entry of sorted ``table``, its position in ``wanted`` or -1."""
     out = np.full(len(table), -1, np.int64)
@@ -183,9 +190,12 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     # --- detections likewise
     d_img = img_pos[dets.img]
     d_cat = cat_pos[dets.cat]
-    d_keep = np.flatnonzero((d_img >= 0) & (d_cat >= 0))
-    d_img = d_img[d_keep]
-    d_cat = d_cat[d_keep]
+    selected = (d_img >= 0) & (d_cat >= 0)
+    every = bool(selected.all())  # the usual case: no id subset drops a detection
+    d_keep = np.arange(len(d_img)) if every else np.flatnonzero(selected)
+    if not every:
+        d_img = d_img[d_keep]
+        d_cat = d_cat[d_keep]
 
     if use_cats:
         n_cells = n_cat * n_img
@@ -210,10 +220,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     #   as its per-image list is built category by category).
     score_all = dets.score
     n_all = len(score_all)
-    img_key = np.zeros(n_all, np.int64)
-    img_key[d_keep] = d_img
-    cat_key = np.zeros(n_all, np.int64)
-    cat_key[d_keep] = d_cat
+    img_key, cat_key = (d_img, d_cat) if every else (_spread(d_img, d_keep, n_all),
+                                                     _spread(d_cat, d_keep, n_all))  # fmt: skip
     img_groups = _offsets(np.bincount(d_img, minlength=n_img))
     cat_groups = _offsets(np.bincount(d_cat, minlength=n_cat))
     if use_cats:
@@ -221,8 +229,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         items = _score_sorted(items, score_all)
         acc_items = _scatter(items, cat_key, cat_groups)  # (category, -score, image, file)
         d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
-        cell_key = np.zeros(n_all, np.int64)
-        cell_key[d_keep] = d_fine
+        cell_key = d_fine if every else _spread(d_fine, d_keep, n_all)
         cell_order = _scatter(acc_items, cell_key, d_cells)
     else:
         items = _scatter(d_keep, cat_key, cat_groups)  # (category, file)
@@ -235,8 +242,9 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     ranks_in_groups(d_cells, rank)
     # computeIoU keeps only the top maxDets[-1] of each cell.
     kept = rank < params.max_dets[-1]
-    det_index = cell_order[kept]
-    det_rank = rank[kept]
+    cut = not kept.all()
+    det_index = cell_order[kept] if cut else cell_order
+    det_rank = rank[kept] if cut else rank
     det_cells = _offsets(np.minimum(sizes, params.max_dets[-1]))
 
     det_box = np.take(dets.bbox, det_index, axis=0)
@@ -281,7 +289,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         scratch,
     )
 
-    det_score = np.ascontiguousarray(score_all[det_index])
     if use_cats:
         block_offsets = det_cells[::n_img] if n_img else np.zeros(n_cat + 1, np.int64)
         block_offsets = np.ascontiguousarray(block_offsets)
@@ -295,10 +302,11 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     position = np.full(n_all, -1, np.int64)
     position[det_index] = np.arange(len(det_index))
     acc_order = position[acc_items]
-    acc_order = acc_order[acc_order >= 0]  # drop those beyond maxDets[-1]
+    if cut:
+        acc_order = acc_order[acc_order >= 0]  # drop those beyond maxDets[-1]
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
-    det_score = det_score[acc_order]
+    det_score = score_all[det_index]
     det_img = img_key[det_index]
     det_cat = cat_key[det_index]
 
