@@ -39,9 +39,9 @@ class MatchTable:
     Attributes
     ----------
     det_index : int64 (D,)
-        Position of the detection in the results file (pycocotools id - 1).
-    det_img, det_cat : int64 (D,)
-        Positions in ``params.img_ids`` / ``params.cat_ids``.
+        Position of the detection in the results file (pycocotools id - 1); its
+        image and category are ``Detections.img[det_index]`` / ``.cat[det_index]``
+        (indices into ``GroundTruth.img_ids`` / ``cat_ids``).
     det_score : float64 (D,)
     det_rank : int64 (D,)
         Rank by score inside its (image, category) cell (pycocotools' per-image
@@ -63,8 +63,6 @@ class MatchTable:
     """
 
     det_index: np.ndarray
-    det_img: np.ndarray
-    det_cat: np.ndarray
     det_score: np.ndarray
     det_rank: np.ndarray
     det_cell: np.ndarray
@@ -307,8 +305,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     det_index = det_index[acc_order]
     det_rank = det_rank[acc_order]
     det_score = score_all[det_index]
-    det_img = img_key[det_index]
-    det_cat = cat_key[det_index]
 
     n_pos = np.zeros((n_blocks, n_area), np.int64)
     g_ar = gt.ann_area[g_sel]
@@ -320,8 +316,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     n_dt = np.bincount(d_cat, minlength=n_cat)
     return MatchTable(
         det_index=det_index,
-        det_img=det_img,
-        det_cat=det_cat,
         det_score=det_score,
         det_rank=det_rank,
         det_cell=acc_order,
