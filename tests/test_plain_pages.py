@@ -1,0 +1,38 @@
+"""prcore.evaluate turns numpy's huge-page madvise off for its own arrays only."""
+
+from __future__ import annotations
+
+import pytest
+
+import prcore
+from prcore import engine
+from prcore.example import example_paths
+
+GT, DT = (str(p) for p in example_paths())
+
+toggle = engine._set_madvise_hugepage
+pytestmark = pytest.mark.skipif(toggle is None, reason="this numpy has no madvise switch")
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_setting_restored_after_success_and_error(before, tmp_path):
+    toggle(before)
+    try:
+        inside = []
+        with engine._plain_pages():
+            inside.append(toggle(False))  # reads (and keeps) the setting inside
+            with engine._plain_pages():  # nested / concurrent calls keep it off
+                pass
+            inside.append(toggle(False))
+        assert inside == [False, False]
+        assert toggle(before) is before
+
+        prcore.evaluate(GT, DT)
+        assert toggle(before) is before
+        bad = tmp_path / "dt.json"
+        bad.write_text("[{]")
+        with pytest.raises(prcore.PrcoreInputError):
+            prcore.evaluate(GT, str(bad))
+        assert toggle(before) is before
+    finally:
+        toggle(True)
