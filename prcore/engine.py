@@ -9,9 +9,7 @@ parameters, group records into (image, category) cells in pycocotools' order
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +25,7 @@ from prcore._kernels.order import (
 )
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
+from prcore.pages import plain_pages
 from prcore.params import Params
 
 
@@ -220,8 +219,10 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     #   as its per-image list is built category by category).
     score_all = dets.score
     n_all = len(score_all)
-    img_key, cat_key = (d_img, d_cat) if every else (_spread(d_img, d_keep, n_all),
-                                                     _spread(d_cat, d_keep, n_all))  # fmt: skip
+    if every:
+        img_key, cat_key = d_img, d_cat
+    else:
+        img_key, cat_key = _spread(d_img, d_keep, n_all), _spread(d_cat, d_keep, n_all)
     img_groups = _offsets(np.bincount(d_img, minlength=n_img))
     cat_groups = _offsets(np.bincount(d_cat, minlength=n_cat))
     if use_cats:
@@ -371,47 +372,6 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     return precision, recall, scores
 
 
-try:  # numpy's switch for madvise(MADV_HUGEPAGE) on large arrays (private, numpy >= 1.20)
-    from numpy._core.multiarray import _set_madvise_hugepage
-except ImportError:  # pragma: no cover - numpy 1.x
-    try:
-        from numpy.core.multiarray import _set_madvise_hugepage
-    except ImportError:
-        _set_madvise_hugepage = None
-
-_PAGES_LOCK = threading.Lock()
-_PAGES_USERS = 0
-_PAGES_PREVIOUS = True
-
-
-@contextmanager
-def _plain_pages():
-    """Allocate this call's arrays without asking for transparent huge pages.
-
-    numpy madvises every large array for huge pages; under the kernel's default THP
-    defrag policy (``madvise``) each such fault may compact memory synchronously. On a
-    machine whose memory other processes have just churned, that cost prcore 0.3-0.6 s
-    of system time per run at scale 4 (1.7 M detections), one third of the run. The
-    arrays live for one call, so plain pages are cheaper. The setting is restored when
-    the last concurrent call leaves.
-    """
-    global _PAGES_USERS, _PAGES_PREVIOUS
-    if _set_madvise_hugepage is None:
-        yield
-        return
-    with _PAGES_LOCK:
-        if _PAGES_USERS == 0:
-            _PAGES_PREVIOUS = _set_madvise_hugepage(False)
-        _PAGES_USERS += 1
-    try:
-        yield
-    finally:
-        with _PAGES_LOCK:
-            _PAGES_USERS -= 1
-            if _PAGES_USERS == 0:
-                _set_madvise_hugepage(_PAGES_PREVIOUS)
-
-
 def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = None):
     """Evaluate detections against ground truth, exactly as pycocotools does.
 
@@ -431,7 +391,7 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     """
     from prcore.result import EvaluationResult
 
-    with _plain_pages():
+    with plain_pages():
         ground_truth = load_ground_truth(gt)
         detections = load_detections(dt, ground_truth)
         params = resolve_params(params, ground_truth, iou_type)

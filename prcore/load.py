@@ -131,19 +131,24 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
             data = f.read()
     except OSError as exc:
         raise PrcoreInputError(f"cannot read file: {exc.strerror}", file=name) from None
+    return _require_content(data, name)
+
+
+def _require_content(data: bytes, name: str) -> bytes:
     if not data or data.isspace():  # data.strip() would copy the whole file
         raise PrcoreInputError("file is empty, expected JSON", file=name)
     return data
 
 
 @contextmanager
-def _mapped_bytes(path: str):
-    """The file's bytes for the scanners, memory-mapped: no copy of a large file.
+def _file_bytes(path: str):
+    """The file's bytes, memory-mapped where possible: no copy of a large file.
 
     Reading a val2017-sized results file (68 MB) costs 40 ms; mapping it, about
     nothing (the scan then reads the page cache directly). Files that cannot be
-    mapped (pipes, special files) are read instead. Only the byte scanners see
-    the mapping; the general path reads the file with :func:`_read_bytes`.
+    mapped (pipes, special files) are read once, from the same open file. A caller
+    that needs ``bytes`` (the general path) takes ``_bytes_of(data, path)`` inside
+    the block.
     """
     try:
         f = open(path, "rb")
@@ -155,7 +160,11 @@ def _mapped_bytes(path: str):
         except (OSError, ValueError):  # empty, or not a regular file
             mapped = None
         if mapped is None:
-            yield _read_bytes(path)
+            try:
+                data = f.read()
+            except OSError as exc:
+                raise PrcoreInputError(f"cannot read file: {exc.strerror}", file=path) from None
+            yield _require_content(data, path)
             return
         try:
             yield mapped
@@ -164,6 +173,11 @@ def _mapped_bytes(path: str):
                 mapped.close()
             except BufferError:  # a view is still alive; the mapping goes with it
                 pass
+
+
+def _bytes_of(data: bytes | mmap.mmap, path: str) -> bytes:
+    """``data`` as bytes for the JSON parser (a mapping is copied, bytes are not)."""
+    return _require_content(data[:], path)
 
 
 def _strip_bom(data: bytes) -> bytes:
@@ -269,11 +283,12 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     with gc_paused():
         if isinstance(gt, (str, os.PathLike)):
             file = os.fspath(gt)
-            with _mapped_bytes(file) as data:
+            with _file_bytes(file) as data:
                 scanned = _scan_ground_truth(data, file)
-            if scanned is not None:
-                return scanned
-            obj = parse_json(_read_bytes(file), file)
+                if scanned is not None:
+                    return scanned
+                raw = _bytes_of(data, file)
+            obj = parse_json(raw, file)
         else:
             file = "<ground truth>"
             obj = gt
@@ -547,13 +562,13 @@ def load_detections(dt: Any, gt: GroundTruth) -> Detections:
 def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
-        with _mapped_bytes(file) as data:
+        with _file_bytes(file) as data:
             cols = _scan(data)
-        if cols is not None:
-            checked = _check_columns(*cols)
-            if checked is not None:
-                return _detections_from_columns(file, gt, *checked)
-        records = parse_json(_read_bytes(file), file)
+            checked = _check_columns(*cols) if cols is not None else None
+            raw = None if checked is not None else _bytes_of(data, file)
+        if checked is not None:
+            return _detections_from_columns(file, gt, *checked)
+        records = parse_json(raw, file)
     else:
         file = "<detections>"
         records = dt

@@ -177,3 +177,31 @@ def test_cli_usage_errors_are_one_line():
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     proc = _cli("frobnicate")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_named_pipes_are_read_once(tmp_path):
+    """Files that cannot be memory-mapped (a FIFO, a shell's <(...)) are read once, and the
+    general path reuses those bytes (here it must: an escaped key makes the scanner decline)."""
+    import os
+    import threading
+
+    dets = [{"image_id": 1, "category_id": 3, "bbox": [0, 0, 10, 10], "score": 0.9}]
+    text = json.dumps(dets).replace('"score"', '"not\\u00e9": 1, "score"')
+    want = prcore.evaluate(GT, json.loads(text)).stats
+    paths = {}
+    for name, content in (("gt", json.dumps(GT)), ("dt", text)):
+        paths[name] = str(tmp_path / name)
+        os.mkfifo(paths[name])
+
+        def feed(path=paths[name], content=content):
+            with open(path, "w") as f:
+                f.write(content)
+
+        threading.Thread(target=feed, daemon=True).start()
+    got = []  # in a thread: a second open of a FIFO would block forever, not fail
+    worker = threading.Thread(
+        target=lambda: got.append(prcore.evaluate(paths["gt"], paths["dt"]).stats), daemon=True
+    )
+    worker.start()
+    worker.join(60)
+    assert got and got[0].tolist() == want.tolist()

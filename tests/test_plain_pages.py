@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 import prcore
-from prcore import engine
+from prcore import pages
 from prcore.example import example_paths
 
 GT, DT = (str(p) for p in example_paths())
 
-toggle = engine._set_madvise_hugepage
+toggle = pages._set_madvise_hugepage
 pytestmark = pytest.mark.skipif(toggle is None, reason="this numpy has no madvise switch")
 
 
@@ -19,9 +19,9 @@ def test_setting_restored_after_success_and_error(before, tmp_path):
     toggle(before)
     try:
         inside = []
-        with engine._plain_pages():
+        with pages.plain_pages():
             inside.append(toggle(False))  # reads (and keeps) the setting inside
-            with engine._plain_pages():  # nested / concurrent calls keep it off
+            with pages.plain_pages():  # nested / concurrent calls keep it off
                 pass
             inside.append(toggle(False))
         assert inside == [False, False]

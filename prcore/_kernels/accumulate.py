@@ -36,7 +36,9 @@ def accumulate_curves(
     ``det_state[A, T, D]`` holds 0 (false positive), 1 (true positive) or 2
     (ignored) in the matching's cell order; detection ``i`` (in accumulation
     order) is ``det_state[:, :, det_cell[i]]``. A category's cells are one
-    range, so each (area, threshold) pass reads inside a small window. Block ``k`` (a category, or everything when ``useCats=0``) is the range
+    range, so each (area, threshold) pass reads inside a small window.
+
+    Block ``k`` (a category, or everything when ``useCats=0``) is the range
     ``block_offsets[k]:block_offsets[k+1]``, already in ``accumulate``'s order
     (descending score, ties by image then in-image rank). For each maxDet,
     detections of in-image rank ``>= maxDet`` drop out (pycocotools' per-image

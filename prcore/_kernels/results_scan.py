@@ -804,14 +804,6 @@ def scan_results_kernel(
     ----------
     buf : uint8 (L,)
         The file's bytes.
-    start : int
-        0 to scan the whole document; otherwise the offset of a record's ``{``
-        inside the top-level array, to scan from that record to the end.
-    stop : int
-        An offset where the next record may begin: when a record's trailing
-        comma (and whitespace) ends exactly there, the scan returns ``PAUSED``.
-        When no record boundary falls on it (it was inside a value), the scan
-        simply goes on to the end. -1: never pause.
     tables : tuple
         From :func:`power_tables`.
     image_id, category_id : int64 (cap,)
@@ -824,6 +816,14 @@ def scan_results_kernel(
         Undecided numbers: where each goes (``i < 4 * cap`` is ``bbox.flat[i]``,
         otherwise ``score[i - 4 * cap]``) and its byte span, for
         ``float(bytes)`` in the caller.
+    start : int
+        0 to scan the whole document; otherwise the offset of a record's ``{``
+        inside the top-level array, to scan from that record to the end.
+    stop : int
+        An offset where the next record may begin: when a record's trailing
+        comma (and whitespace) ends exactly there, the scan returns ``PAUSED``.
+        When no record boundary falls on it (it was inside a value), the scan
+        simply goes on to the end. -1: never pause.
 
     Returns
     -------

@@ -71,13 +71,14 @@ def _rank_slice(n: int, rank: int, world: int) -> slice:
     return slice(min(size * rank, n), min(size * (rank + 1), n))
 
 
-def run_rank(spec: InferenceSpec) -> None:
+def run_rank(spec: InferenceSpec, validated=None) -> None:
     """One rank's share: load, infer, stream to its shard; rank 0 merges and writes the sidecar."""
     import torch
     from detectron2.utils import comm
 
     rank, world = comm.get_rank(), comm.get_world_size()
-    cfg, data = validate(spec)
+    # A single process reuses the parent's validation; spawned ranks redo it.
+    cfg, data = validated if validated is not None else validate(spec)
     if spec.device == "cpu" and world > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // comm.get_local_size()))
     images = data.images[_rank_slice(len(data.images), rank, world)]
@@ -205,12 +206,14 @@ def run(
     """Validate, run on every rank, and return the sidecar (on the machine of rank 0)."""
     from prcore_detectron2.distributed import launch
 
-    validate(spec)
+    validated = validate(spec)
     for p in (spec.out, meta_path(spec.out)):
         # A previous run's output must not pass for this run's if this one fails.
         if os.path.exists(p):
             os.unlink(p)
-    launch(run_rank, num_procs, num_machines, machine_rank, dist_url, spec.device, args=(spec,))
+    single = num_procs * num_machines == 1
+    args = (spec, validated) if single else (spec,)  # a ModelConfig does not cross processes
+    launch(run_rank, num_procs, num_machines, machine_rank, dist_url, spec.device, args=args)
     if machine_rank != 0:
         return {}
     with open(meta_path(spec.out), encoding="utf-8") as f:
