@@ -210,6 +210,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
 
     g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
     g_sel = g_keep[g_order]
+    del g_fine, g_order, g_keep, g_img, g_cat
 
     # Two orders of the detections, from one score sort and stable scatters:
     #   accumulation order (block, -score, image, rank) -- accumulate()'s
@@ -217,6 +218,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     #   cell order (image, category, -score, file position) -- evaluateImg's
     #   per-cell stable sort (for useCats=0, category before file position,
     #   as its per-image list is built category by category).
+    # Per-detection temporaries are released as soon as they are used: at
+    # COCO scale each is several MB and together they set the peak memory.
     score_all = dets.score
     n_all = len(score_all)
     if every:
@@ -224,20 +227,27 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     else:
         img_key, cat_key = _spread(d_img, d_keep, n_all), _spread(d_cat, d_keep, n_all)
     img_groups = _offsets(np.bincount(d_img, minlength=n_img))
-    cat_groups = _offsets(np.bincount(d_cat, minlength=n_cat))
+    n_dt = np.bincount(d_cat, minlength=n_cat)
+    cat_groups = _offsets(n_dt)
     if use_cats:
+        cell_key = d_fine if every else _spread(d_fine, d_keep, n_all)
         items = _scatter(d_keep, img_key, img_groups)  # (image, file)
+        del d_keep
         items = _score_sorted(items, score_all)
         acc_items = _scatter(items, cat_key, cat_groups)  # (category, -score, image, file)
+        del items
         d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
-        cell_key = d_fine if every else _spread(d_fine, d_keep, n_all)
         cell_order = _scatter(acc_items, cell_key, d_cells)
+        del cell_key
     else:
         items = _scatter(d_keep, cat_key, cat_groups)  # (category, file)
+        del d_keep
         items = _scatter(items, img_key, img_groups)  # (image, category, file)
         acc_items = _score_sorted(items, score_all)
+        del items
         d_cells = img_groups
         cell_order = _scatter(acc_items, img_key, d_cells)
+    del d_img, d_cat, d_fine, img_key, cat_key, selected
     sizes = np.diff(d_cells)
     rank = np.empty(len(cell_order), np.int64)
     ranks_in_groups(d_cells, rank)
@@ -246,10 +256,9 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     cut = not kept.all()
     det_index = cell_order[kept] if cut else cell_order
     det_rank = rank[kept] if cut else rank
+    del cell_order, rank, kept
     det_cells = _offsets(np.minimum(sizes, params.max_dets[-1]))
 
-    det_box = np.take(dets.bbox, det_index, axis=0)
-    det_area = det_box[:, 2] * det_box[:, 3]  # loadRes: area = w * h
     gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
     gt_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
@@ -263,6 +272,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
 
     def scratch():
         return (
+            np.empty((max_d, 4), np.float64),
+            np.empty(max_d, np.float64),
             np.empty((max_d, max_g), np.float64),
             np.empty(max_d, np.float64),
             np.empty(max_g, np.int64),
@@ -276,8 +287,8 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         det_cells,
         (
             det_cells,
-            det_box,
-            det_area,
+            det_index,
+            dets.bbox,
             g_cells,
             gt_box,
             gt_area,
@@ -303,6 +314,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     position = np.full(n_all, -1, np.int64)
     position[det_index] = np.arange(len(det_index))
     acc_order = position[acc_items]
+    del position, acc_items
     if cut:
         acc_order = acc_order[acc_order >= 0]  # drop those beyond maxDets[-1]
     det_index = det_index[acc_order]
@@ -316,7 +328,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         regular = ~g_cr & (g_ar >= lo) & (g_ar <= hi)
         n_pos[:, a] = np.bincount(g_block[regular], minlength=n_blocks)
     n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_cr], minlength=n_cat)
-    n_dt = np.bincount(d_cat, minlength=n_cat)
     return MatchTable(
         det_index=det_index,
         det_score=det_score,

@@ -19,8 +19,8 @@ IGNORED = 2
 @jit
 def match_cells(
     det_offsets,
-    det_box,
-    det_area,
+    det_index,
+    bbox,
     gt_offsets,
     gt_box,
     gt_area,
@@ -29,6 +29,8 @@ def match_cells(
     iou_thrs,
     area_rng,
     det_state,
+    cell_box,
+    cell_area,
     ious,
     best_iou,
     gt_order,
@@ -41,7 +43,9 @@ def match_cells(
     """Match every (image, category) cell; fill ``det_state[A, T, D]``.
 
     Cell ``c`` holds detections ``det_offsets[c]:det_offsets[c+1]`` (sorted by
-    descending score, cut to ``maxDets[-1]``) and ground truths
+    descending score, cut to ``maxDets[-1]``; detection ``d``'s box is
+    ``bbox[det_index[d]]``, gathered per cell so no full copy is made) and
+    ground truths
     ``gt_offsets[c]:gt_offsets[c+1]`` (in pycocotools' cell order).
 
     Mirrors ``COCOeval.evaluateImg`` (cocoeval.py): ground truths sorted with
@@ -52,7 +56,8 @@ def match_cells(
     an annotation with id 0 counts as unmatched, as ``dtm == 0`` does there.
 
     Only cells ``c_lo:c_hi`` are matched, so that threads can share the work.
-    Scratch (one set per thread): ``ious[maxD, maxG]``, ``best_iou[maxD]``,
+    Scratch (one set per thread): ``cell_box[maxD, 4]``, ``cell_area[maxD]``
+    (``w * h``, as ``loadRes`` computes it), ``ious[maxD, maxG]``, ``best_iou[maxD]``,
     ``gt_order[maxG]``, ``gt_ig[A, maxG]``, ``gt_taken[maxG]``,
     ``matched[A, T, maxD]``, for the largest cell sizes.
     Two shortcuts leave the result unchanged: a detection whose best IoU is
@@ -67,19 +72,24 @@ def match_cells(
         n_d = d1 - d0
         if n_d == 0:
             continue
+        for d in range(n_d):
+            row = det_index[d0 + d]
+            for j in range(4):
+                cell_box[d, j] = bbox[row, j]
+            cell_area[d] = bbox[row, 2] * bbox[row, 3]
         g0 = gt_offsets[c]
         g1 = gt_offsets[c + 1]
         n_g = g1 - g0
         if n_g == 0:
             # Nothing to match: false positives, or ignored outside the area range.
             for a in range(n_area):
-                for d in range(d0, d1):
-                    da = det_area[d]
+                for d in range(n_d):
+                    da = cell_area[d]
                     st = IGNORED if (da < area_rng[a, 0] or da > area_rng[a, 1]) else FP
                     for t in range(n_thr):
-                        det_state[a, t, d] = st
+                        det_state[a, t, d0 + d] = st
             continue
-        iou_boxes(det_box[d0:d1], gt_box[g0:g1], gt_crowd[g0:g1], ious)
+        iou_boxes(cell_box[:n_d], gt_box[g0:g1], gt_crowd[g0:g1], ious)
         for d in range(n_d):
             b = 0.0
             for g in range(n_g):
@@ -141,7 +151,7 @@ def match_cells(
                         matched[a, t, d] = m
             for t in range(n_thr):
                 for d in range(n_d):
-                    da = det_area[d0 + d]
+                    da = cell_area[d]
                     outside = da < lo or da > hi
                     m = matched[a, t, d]
                     if m == -1:
