@@ -1,0 +1,60 @@
+"""Kernels loaded from numba's on-disk cache give the same numbers, loaded lightly.
+
+Two fresh processes share an empty cache folder: the first compiles every
+kernel, the second loads them from disk without refreshing numba's target
+context (see ``prcore._kernels.jit``). Both must write the arrays this
+process computes, and the second must not have imported the implementation
+modules that a refresh imports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import prcore
+from prcore.example import example_paths
+
+SCRIPT = r"""
+import json, sys
+import numpy as np
+import prcore
+from prcore import warmup
+from prcore.example import example_paths
+
+warmup.compile_scanners()
+result = prcore.evaluate(*example_paths())
+np.savez(sys.argv[1], **result.arrays())
+from prcore._kernels.match import match_cells
+print(json.dumps({
+    "cache_hits": sum(match_cells._cache_hits.values()),
+    "refreshed": "numba.np.linalg" in sys.modules,
+}))
+"""
+
+
+def _fresh_run(out, cache_dir) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PRCORE_NO_WARMUP="1")
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(out)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_cached_kernels_load_lightly_and_agree(tmp_path):
+    expected = prcore.evaluate(*example_paths()).arrays()
+    cold = _fresh_run(tmp_path / "cold.npz", tmp_path / "cache")
+    warm = _fresh_run(tmp_path / "warm.npz", tmp_path / "cache")
+    assert cold["cache_hits"] == 0  # compiled
+    assert warm["cache_hits"] == 1  # loaded from disk
+    assert not warm["refreshed"]  # ... without the full target-context refresh
+    for run in ("cold", "warm"):
+        with np.load(tmp_path / f"{run}.npz") as got:
+            assert set(got.files) == set(expected)
+            for name, array in expected.items():
+                np.testing.assert_array_equal(got[name], array)
