@@ -18,10 +18,12 @@ import numpy as np
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.match import match_cells
 from prcore._kernels.order import (
+    cell_keys,
     descending_score_keys,
+    place_in_cells,
     radix_sort,
-    ranks_in_groups,
     scatter_by_key,
+    scatter_selected,
 )
 from prcore.errors import PrcoreInputError
 from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
@@ -152,13 +154,6 @@ def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Par
     return params.with_ids(img_ids, cat_ids)
 
 
-def _spread(values: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
-    """``out[at] = values`` in an array of ``n`` zeros (entries not at ``at`` unused)."""
-    out = np.zeros(n, np.int64)
-    out[at] = values
-    return out
-
-
 def _positions(table: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
     """For each entry of sorted ``table``, its position in ``wanted`` or -1."""
     out = np.full(len(table), -1, np.int64)
@@ -186,31 +181,29 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     g_keep = np.flatnonzero((g_img >= 0) & (g_cat >= 0))
     g_img = g_img[g_keep]
     g_cat = g_cat[g_keep]
-    # --- detections likewise
-    d_img = img_pos[dets.img]
-    d_cat = cat_pos[dets.cat]
-    selected = (d_img >= 0) & (d_cat >= 0)
-    every = bool(selected.all())  # the usual case: no id subset drops a detection
-    d_keep = np.arange(len(d_img)) if every else np.flatnonzero(selected)
-    if not every:
-        d_img = d_img[d_keep]
-        d_cat = d_cat[d_keep]
-
     if use_cats:
         n_cells = n_cat * n_img
         g_fine = g_cat * n_img + g_img
-        d_fine = d_cat * n_img + d_img
-        n_fine = n_cells
     else:
         # useCats=0: one cell per image, holding its categories in catIds order.
         n_cells = n_img
         g_fine = g_img * n_cat + g_cat
-        d_fine = d_img * n_cat + d_cat
-        n_fine = n_img * n_cat
+    n_fine = n_img * n_cat
 
     g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
     g_sel = g_keep[g_order]
     del g_fine, g_order, g_keep, g_img, g_cat
+
+    # --- detections: dense keys (-1 where an id subset drops them) and group sizes
+    n_all = len(dets.score)
+    d_img = np.empty(n_all, np.int64)
+    d_cat = np.empty(n_all, np.int64)
+    d_fine = np.empty(n_all, np.int64)
+    img_counts, n_dt, fine_counts, n_sel = cell_keys(
+        dets.img, dets.cat, img_pos, cat_pos, n_img, n_cat, use_cats, d_img, d_cat, d_fine
+    )
+    img_groups = _offsets(img_counts)
+    cat_groups = _offsets(n_dt)
 
     # Two orders of the detections, from one score sort and stable scatters:
     #   accumulation order (block, -score, image, rank) -- accumulate()'s
@@ -221,43 +214,40 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     # Per-detection temporaries are released as soon as they are used: at
     # COCO scale each is several MB and together they set the peak memory.
     score_all = dets.score
-    n_all = len(score_all)
-    if every:
-        img_key, cat_key = d_img, d_cat
-    else:
-        img_key, cat_key = _spread(d_img, d_keep, n_all), _spread(d_cat, d_keep, n_all)
-    img_groups = _offsets(np.bincount(d_img, minlength=n_img))
-    n_dt = np.bincount(d_cat, minlength=n_cat)
-    cat_groups = _offsets(n_dt)
+    items = np.empty(n_sel, np.int64)
     if use_cats:
-        cell_key = d_fine if every else _spread(d_fine, d_keep, n_all)
-        items = _scatter(d_keep, img_key, img_groups)  # (image, file)
-        del d_keep
+        scatter_selected(d_img, img_groups, items)  # (image, file)
         items = _score_sorted(items, score_all)
-        acc_items = _scatter(items, cat_key, cat_groups)  # (category, -score, image, file)
-        del items
-        d_cells = _offsets(np.bincount(d_fine, minlength=n_cells))
-        cell_order = _scatter(acc_items, cell_key, d_cells)
-        del cell_key
+        acc_items = _scatter(items, d_cat, cat_groups)  # (category, -score, image, file)
+        cell, cell_sizes = d_fine, fine_counts
     else:
-        items = _scatter(d_keep, cat_key, cat_groups)  # (category, file)
-        del d_keep
-        items = _scatter(items, img_key, img_groups)  # (image, category, file)
+        scatter_selected(d_cat, cat_groups, items)  # (category, file)
+        items = _scatter(items, d_img, img_groups)  # (image, category, file)
         acc_items = _score_sorted(items, score_all)
-        del items
-        d_cells = img_groups
-        cell_order = _scatter(acc_items, img_key, d_cells)
-    del d_img, d_cat, d_fine, img_key, cat_key, selected
-    sizes = np.diff(d_cells)
-    rank = np.empty(len(cell_order), np.int64)
-    ranks_in_groups(d_cells, rank)
+        cell, cell_sizes = d_img, img_counts
+    del items
     # computeIoU keeps only the top maxDets[-1] of each cell.
-    kept = rank < params.max_dets[-1]
-    cut = not kept.all()
-    det_index = cell_order[kept] if cut else cell_order
-    det_rank = rank[kept] if cut else rank
-    del cell_order, rank, kept
-    det_cells = _offsets(np.minimum(sizes, params.max_dets[-1]))
+    max_det = params.max_dets[-1]
+    det_cells = _offsets(np.minimum(cell_sizes, max_det))
+    n_kept = int(det_cells[-1])
+    det_index = np.empty(n_kept, np.int64)  # cell order, for matching
+    acc_index = np.empty(n_kept, np.int64)  # the rest in accumulation order
+    det_rank = np.empty(n_kept, np.int64)
+    det_score = np.empty(n_kept, np.float64)
+    det_cell = np.empty(n_kept, np.int64)
+    place_in_cells(
+        acc_items,
+        cell,
+        det_cells,
+        max_det,
+        score_all,
+        det_index,
+        acc_index,
+        det_rank,
+        det_score,
+        det_cell,
+    )
+    del acc_items, cell, d_img, d_cat, d_fine
 
     gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
@@ -310,17 +300,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         block_offsets = np.array([0, len(det_index)], np.int64)
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
-    # From here on every per-detection array is in accumulation order.
-    position = np.full(n_all, -1, np.int64)
-    position[det_index] = np.arange(len(det_index))
-    acc_order = position[acc_items]
-    del position, acc_items
-    if cut:
-        acc_order = acc_order[acc_order >= 0]  # drop those beyond maxDets[-1]
-    det_index = det_index[acc_order]
-    det_rank = det_rank[acc_order]
-    det_score = score_all[det_index]
-
     n_pos = np.zeros((n_blocks, n_area), np.int64)
     g_ar = gt.ann_area[g_sel]
     g_cr = gt.ann_crowd[g_sel]
@@ -329,10 +308,10 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         n_pos[:, a] = np.bincount(g_block[regular], minlength=n_blocks)
     n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_cr], minlength=n_cat)
     return MatchTable(
-        det_index=det_index,
+        det_index=acc_index,
         det_score=det_score,
         det_rank=det_rank,
-        det_cell=acc_order,
+        det_cell=det_cell,
         det_state=det_state,
         block_offsets=block_offsets,
         n_pos=n_pos,

@@ -90,8 +90,88 @@ def descending_score_keys(score, items, out):
 
 
 @jit
-def ranks_in_groups(offsets, out):
-    """``out[j] = j - offsets[g]`` for ``j`` in group ``g``: each item's rank in its group."""
-    for g in range(offsets.shape[0] - 1):
-        for j in range(offsets[g], offsets[g + 1]):
-            out[j] = j - offsets[g]
+def cell_keys(rec_img, rec_cat, img_pos, cat_pos, n_img, n_cat, use_cats, img, cat, fine):
+    """Dense selected image, category and cell key of every record, with group sizes.
+
+    ``img[i]``/``cat[i]``: the record's position in the selected image and
+    category ids, or -1 for both when either is not selected (COCOeval's
+    ``imgIds``/``catIds`` subsets). ``fine[i]``: its (category, image) cell,
+    or (image, category) when ``use_cats`` is off, as ``_prepare`` groups.
+    Returns the per-image, per-category and per-fine-key counts of the
+    selected records, and how many there are.
+    """
+    img_counts = np.zeros(n_img, np.int64)
+    cat_counts = np.zeros(n_cat, np.int64)
+    fine_counts = np.zeros(n_img * n_cat, np.int64)
+    n_selected = 0
+    for i in range(rec_img.shape[0]):
+        a = img_pos[rec_img[i]]
+        c = cat_pos[rec_cat[i]]
+        if a < 0 or c < 0:
+            img[i] = -1
+            cat[i] = -1
+            fine[i] = -1
+            continue
+        img[i] = a
+        cat[i] = c
+        f = c * n_img + a if use_cats else a * n_cat + c
+        fine[i] = f
+        img_counts[a] += 1
+        cat_counts[c] += 1
+        fine_counts[f] += 1
+        n_selected += 1
+    return img_counts, cat_counts, fine_counts, n_selected
+
+
+@jit
+def scatter_selected(key, offsets, out):
+    """Stable grouping of the positions ``i`` with ``key[i] >= 0`` into ``out`` by key."""
+    cursor = offsets[:-1].copy()
+    for i in range(key.shape[0]):
+        g = key[i]
+        if g >= 0:
+            out[cursor[g]] = i
+            cursor[g] += 1
+
+
+@jit
+def place_in_cells(
+    acc_items,
+    cell,
+    kept_offsets,
+    max_det,
+    score,
+    cell_index,
+    acc_index,
+    acc_rank,
+    acc_score,
+    acc_cell,
+):
+    """Cell order and the maxDets cut, from the accumulation order, in one pass.
+
+    ``acc_items`` lists the selected detections in accumulation order and
+    ``cell[item]`` is each one's cell. Inside a cell, cell order is the
+    accumulation order (descending score, then file position), so a running
+    count per cell is each detection's rank there: ranks from ``max_det`` on
+    are cut (``computeIoU``), the rest go to ``cell_index[kept_offsets[c] +
+    rank]``. The kept ones are also listed in accumulation order with their
+    rank, score and position in cell order (``acc_*``).
+    """
+    seen = np.zeros(kept_offsets.shape[0] - 1, np.int64)
+    k = 0
+    for i in range(acc_items.shape[0]):
+        item = acc_items[i]
+        c = cell[item]
+        r = seen[c]
+        seen[c] = r + 1
+        if r >= max_det:
+            continue
+        j = kept_offsets[c] + r
+        cell_index[j] = item
+        acc_index[k] = item
+        acc_rank[k] = r
+        acc_cell[k] = j
+        k += 1
+    # A separate pass: independent reads, whose cache misses the CPU overlaps.
+    for k in range(acc_index.shape[0]):
+        acc_score[k] = score[acc_index[k]]
