@@ -80,3 +80,17 @@ def test_console_script_process(tmp_path):
     assert bad.stderr.strip().splitlines() == [
         f"prcore: error: {empty}: file is empty, expected JSON"
     ]
+
+
+def test_console_script_writes_complete_files(tmp_path):
+    """The command exits without interpreter teardown: its files must be complete first."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.json"
+    ok = subprocess.run([sys.executable, "-m", "prcore", "eval", GT, DT, "--json", str(out)],
+                        capture_output=True, text=True, check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[:12] == prcore.evaluate(GT, DT).summary().splitlines()
+    assert json.loads(out.read_text())["stats"] == prcore.evaluate(GT, DT).stats.tolist()
