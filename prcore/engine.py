@@ -146,7 +146,7 @@ def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str) -> Par
     if params is None:
         params = Params(iou_type=iou_type)
     elif params.iou_type != iou_type:
-        params = params.model_copy(update={"iou_type": iou_type})
+        params = params.replace(iou_type=iou_type)
     if params.iou_type != "bbox":
         raise PrcoreInputError(f"iou_type {params.iou_type!r} is not supported yet (only 'bbox')")
     img_ids = params.img_ids if params.img_ids is not None else gt.img_ids.tolist()

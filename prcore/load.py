@@ -24,16 +24,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-import pydantic_core
 
 from prcore.errors import PrcoreInputError, PrcoreWarning
-from prcore.schema import (
-    AnnotationRecord,
-    CategoryRecord,
-    DetectionRecord,
-    ImageRecord,
-    first_error,
-)
 
 _INT_TYPES = (int, np.integer)
 _NUM_TYPES = (int, float, np.integer, np.floating)
@@ -194,6 +186,8 @@ def read_json(path: str | os.PathLike) -> Any:
 def parse_json(data: bytes, file: str) -> Any:
     """Parse JSON bytes (BOM tolerated) or raise a located error."""
     try:
+        import pydantic_core  # the general path only: ``import prcore`` stays light
+
         return pydantic_core.from_json(_strip_bom(data), allow_inf_nan=True)
     except ValueError as exc:
         raise PrcoreInputError(f"not valid JSON: {exc}", file=file) from None
@@ -268,8 +262,11 @@ def _require_list(obj: Any, file: str, section: str | None) -> list:
     return obj
 
 
-def _fail(records: list, model, file: str, section: str | None) -> PrcoreInputError:
-    err = first_error(records, model, file=file, section=section)
+def _fail(records: list, model: str, file: str, section: str | None) -> PrcoreInputError:
+    """The first record that ``prcore.schema``'s ``model`` (named) rejects, as an error."""
+    from prcore import schema  # pydantic: imported only once something is wrong
+
+    err = schema.first_error(records, getattr(schema, model), file=file, section=section)
     return err or PrcoreInputError("invalid records", file=file, section=section)
 
 
@@ -317,19 +314,19 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
     try:
         raw_img_ids = [r["id"] for r in images]
     except (KeyError, TypeError):
-        raise _fail(images, ImageRecord, file, "images") from None
+        raise _fail(images, "ImageRecord", file, "images") from None
     img_file_ids = _ints(raw_img_ids)
     if img_file_ids is None:
-        raise _fail(images, ImageRecord, file, "images")
+        raise _fail(images, "ImageRecord", file, "images")
 
     try:
         raw_cat_ids = [r["id"] for r in cats]
         raw_names = [r.get("name", "") for r in cats]
     except (KeyError, TypeError, AttributeError):
-        raise _fail(cats, CategoryRecord, file, "categories") from None
+        raise _fail(cats, "CategoryRecord", file, "categories") from None
     cat_file_ids = _ints(raw_cat_ids)
     if cat_file_ids is None or not _only_types(raw_names, (str,)):
-        raise _fail(cats, CategoryRecord, file, "categories")
+        raise _fail(cats, "CategoryRecord", file, "categories")
 
     def annotation_columns():
         cols = _annotation_columns(anns)
@@ -493,6 +490,8 @@ def _annotation_columns(anns: list):
 
 def _annotation_columns_validated(anns: list, file: str):
     """General path: validate each record; w*h stands in for a missing area."""
+    from prcore.schema import AnnotationRecord, first_error
+
     err = first_error(anns, AnnotationRecord, file=file, section="annotations")
     if err is not None:
         raise err
@@ -610,14 +609,14 @@ def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detecti
         bbox = _boxes([r["bbox"] for r in records])
         raw_score = [r["score"] for r in records]
     except (KeyError, TypeError):
-        raise _fail(records, DetectionRecord, file, None) from None
+        raise _fail(records, "DetectionRecord", file, None) from None
     ok = image_id is not None and category_id is not None and bbox is not None
     ok = ok and _only_types(raw_score, _NUM_TYPES)
     if ok:
         score = np.array(raw_score, dtype=np.float64)
         ok = bool(np.isfinite(score).all())
     if not ok:
-        raise _fail(records, DetectionRecord, file, None)
+        raise _fail(records, "DetectionRecord", file, None)
     return _detections_from_columns(file, gt, image_id, category_id, bbox, score)
 
 

@@ -6,10 +6,10 @@ validated once on construction and serialised with every result.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 IouType = Literal["bbox", "segm", "keypoints"]
 
@@ -42,16 +42,35 @@ DEFAULTS: dict[str, dict] = {
 DEFAULTS["segm"] = DEFAULTS["bbox"]
 
 
-class Params(BaseModel):
+def _ints(name: str, values) -> tuple[int, ...]:
+    try:
+        out = tuple(int(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"Params.{name} must be a list of integers, got {values!r}") from None
+    if any(out[i] != v for i, v in enumerate(values)):
+        raise ValueError(f"Params.{name} must be a list of integers, got {values!r}")
+    return out
+
+
+def _floats(name: str, values) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"Params.{name} must be a list of numbers, got {values!r}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
     """Evaluation parameters; ``None`` fields take pycocotools' defaults.
 
     ``img_ids`` and ``cat_ids`` left as ``None`` mean every image and every
     category of the ground truth (pycocotools: ``sorted(cocoGt.getImgIds())``).
     Ids are de-duplicated and sorted and ``max_dets`` sorted, as
-    ``COCOeval.evaluate`` does.
+    ``COCOeval.evaluate`` does. Validated on construction (``ValueError``
+    naming the field); a plain frozen dataclass, so that ``import prcore``
+    does not import pydantic (the JSON report still serialises it through
+    pydantic, see :mod:`prcore.report`).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     iou_type: IouType = "bbox"
     img_ids: tuple[int, ...] | None = None
@@ -63,64 +82,67 @@ class Params(BaseModel):
     area_rng_lbl: tuple[str, ...] | None = None
     use_cats: bool = True
 
-    @field_validator("img_ids", "cat_ids")
-    @classmethod
-    def _unique_sorted(cls, v):
-        if v is None:
-            return v
-        return tuple(sorted(set(int(x) for x in v)))
-
-    @field_validator("max_dets")
-    @classmethod
-    def _sorted_dets(cls, v):
-        if v is None:
-            return v
-        if not v or any(m < 1 for m in v):
-            raise ValueError("max_dets must be positive integers")
-        return tuple(sorted(v))
-
-    @field_validator("iou_thrs", "rec_thrs")
-    @classmethod
-    def _unit_interval(cls, v):
-        if v is None:
-            return v
-        if not v or any(not (0.0 <= x <= 1.0) for x in v):
-            raise ValueError("thresholds must be a non-empty list of numbers in [0, 1]")
-        return tuple(float(x) for x in v)
-
-    @model_validator(mode="after")
-    def _fill_defaults(self) -> Params:
+    def __post_init__(self) -> None:
+        if self.iou_type not in DEFAULTS:
+            raise ValueError(
+                f"Params.iou_type must be one of {', '.join(DEFAULTS)}, got {self.iou_type!r}"
+            )
         d = DEFAULTS[self.iou_type]
-        fill = {}
-        if self.iou_thrs is None:
-            fill["iou_thrs"] = _linspace_iou()
-        if self.rec_thrs is None:
-            fill["rec_thrs"] = _linspace_rec()
+        fill: dict = {}
+        for name in ("img_ids", "cat_ids"):
+            v = getattr(self, name)
+            if v is not None:
+                fill[name] = tuple(sorted(set(_ints(name, v))))
+        for name, default in (("iou_thrs", _linspace_iou), ("rec_thrs", _linspace_rec)):
+            v = getattr(self, name)
+            if v is None:
+                fill[name] = default()
+                continue
+            v = _floats(name, v)
+            if not v or any(not (0.0 <= x <= 1.0) for x in v):
+                raise ValueError(
+                    f"Params.{name}: thresholds must be a non-empty list of numbers in [0, 1]"
+                )
+            fill[name] = v
         if self.max_dets is None:
             fill["max_dets"] = d["max_dets"]
+        else:
+            v = _ints("max_dets", self.max_dets)
+            if not v or any(m < 1 for m in v):
+                raise ValueError("Params.max_dets must be positive integers")
+            fill["max_dets"] = tuple(sorted(v))
         if self.area_rng is None:
-            fill["area_rng"] = d["area_rng"]
+            area_rng = d["area_rng"]
+        else:
+            try:
+                area_rng = tuple((float(lo), float(hi)) for lo, hi in self.area_rng)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Params.area_rng must be a list of [min, max] pairs, got {self.area_rng!r}"
+                ) from None
+        fill["area_rng"] = area_rng
         if self.area_rng_lbl is None:
-            n = len(self.area_rng) if self.area_rng is not None else len(d["area_rng"])
             # pycocotools keeps its default labels when only areaRng changes.
-            same_len = n == len(d["area_rng_lbl"])
-            fill["area_rng_lbl"] = (
-                d["area_rng_lbl"] if same_len else tuple(f"area{i}" for i in range(n))
+            same_len = len(area_rng) == len(d["area_rng_lbl"])
+            labels = (
+                d["area_rng_lbl"] if same_len else tuple(f"area{i}" for i in range(len(area_rng)))
             )
+        else:
+            labels = tuple(str(x) for x in self.area_rng_lbl)
+        if len(area_rng) != len(labels):
+            raise ValueError("Params.area_rng and area_rng_lbl must have the same length")
+        fill["area_rng_lbl"] = labels
+        fill["use_cats"] = bool(self.use_cats)
         for k, v in fill.items():
             object.__setattr__(self, k, v)
-        if len(self.area_rng) != len(self.area_rng_lbl):
-            raise ValueError("area_rng and area_rng_lbl must have the same length")
-        return self
 
     def with_ids(self, img_ids, cat_ids) -> Params:
         """A copy with the image and category ids filled in."""
-        return self.model_copy(
-            update={
-                "img_ids": tuple(sorted(set(int(x) for x in img_ids))),
-                "cat_ids": tuple(sorted(set(int(x) for x in cat_ids))),
-            }
-        )
+        return dataclasses.replace(self, img_ids=tuple(img_ids), cat_ids=tuple(cat_ids))
+
+    def replace(self, **changes) -> Params:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
 
     # Arrays for the kernels.
     def iou_thrs_array(self) -> np.ndarray:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from prcore import __version__
 from prcore.curves import PRCurve, ThresholdReport, curve_from_sequence, pick_threshold
@@ -17,11 +17,13 @@ from prcore.load import GroundTruth
 from prcore.params import Params
 from prcore.summary import STAT_NAMES, fmt_num, format_table, summary_lines, summary_stats
 
+if TYPE_CHECKING:
+    from prcore.report import EvaluationReport
 
-class ClassRow(BaseModel):
+
+@dataclass(frozen=True)
+class ClassRow:
     """One category's line of the per-class table (NaN-free: None if absent)."""
-
-    model_config = ConfigDict(frozen=True)
 
     category_id: int
     name: str
@@ -33,25 +35,13 @@ class ClassRow(BaseModel):
     n_dt: int
 
 
-class SweepRow(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True)
+class SweepRow:
+    """COCO stats with the detections scoring below ``score_threshold`` dropped."""
 
     score_threshold: float
     n_detections: int
     stats: list[float]
-
-
-class EvaluationReport(BaseModel):
-    """What ``--json`` writes: enough to reproduce and compare every number."""
-
-    prcore_version: str
-    iou_type: str
-    stat_names: list[str]
-    stats: list[float]
-    per_class: list[ClassRow]
-    params: Params
-    n_images: int
-    n_detections: int
 
 
 @dataclass(frozen=True)
@@ -313,6 +303,9 @@ class EvaluationResult:
     # ------------------------------------------------------------ serialisation
 
     def report(self) -> EvaluationReport:
+        """The ``--json`` document as a pydantic model (pydantic is imported here)."""
+        from prcore.report import EvaluationReport
+
         return EvaluationReport(
             prcore_version=__version__,
             iou_type=self.params.iou_type,
