@@ -388,6 +388,9 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
         table = match(ground_truth, detections, params)
         precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
+    from prcore import warmup
+
+    warmup.start_requested()  # the scanners' compile, if this run had to do without them
     return EvaluationResult.build(
         params=params,
         ground_truth=ground_truth,

@@ -430,12 +430,12 @@ def _ground_truth_from_columns(
 
 
 def _scanners_ready() -> bool:
-    """Use the scanners only once compiled; meanwhile compile them in the background."""
+    """Use the scanners only once compiled; meanwhile have them compiled in the background."""
     from prcore import warmup
 
     if warmup.scanners_ready():
         return True
-    warmup.start()
+    warmup.request()
     return False
 
 

@@ -4,16 +4,20 @@ The scanners make parsing 10-40x faster than a JSON parser, but compiling
 them takes several seconds, more than the general path (pydantic_core's JSON
 parser) needs even for a val2017-sized file. So until they are in numba's
 on-disk cache, :mod:`prcore.load` parses with the general path and calls
-:func:`start`, which compiles them once in a detached background process; the
-runs after it take the fast path. ``PRCORE_NO_WARMUP=1`` turns this off.
+:func:`request`; once the evaluation is done (or at exit, for callers that
+only load), :func:`start` compiles them in a detached background process, so
+that the compile does not compete with the run that asked for it. The runs
+after it take the fast path. ``PRCORE_NO_WARMUP=1`` turns this off.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
 
+_requested = False
 _started = False
 
 
@@ -24,6 +28,20 @@ def scanners_ready() -> bool:
     from prcore._kernels.results_scan import scan_results_kernel
 
     return compiled_or_cached(scan_results_kernel) and compiled_or_cached(scan_ground_truth_kernel)
+
+
+def request() -> None:
+    """Compile the scanners in the background once this process's work is done."""
+    global _requested
+    if not _requested:
+        _requested = True
+        atexit.register(start)
+
+
+def start_requested() -> None:
+    """Start the background compile now if it was requested (end of an evaluation)."""
+    if _requested:
+        start()
 
 
 def start() -> None:

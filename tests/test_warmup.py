@@ -32,3 +32,21 @@ def test_warmup_can_be_turned_off(monkeypatch):
     monkeypatch.setattr(warmup, "_started", False)
     warmup.start()
     assert warmup._started is False
+
+
+def test_background_compile_starts_after_the_evaluation(monkeypatch):
+    """The run that lacks the scanners is not slowed by their compile: the
+    background process starts only once that evaluation is done."""
+    from prcore import engine
+
+    events = []
+    monkeypatch.delenv("PRCORE_NO_WARMUP", raising=False)
+    monkeypatch.setattr(warmup, "_requested", False)
+    monkeypatch.setattr(warmup, "_started", False)
+    monkeypatch.setattr(warmup, "scanners_ready", lambda: False)
+    monkeypatch.setattr(warmup.atexit, "register", lambda fn: events.append("atexit"))
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda *a, **k: events.append("compile"))
+    real_match = engine.match
+    monkeypatch.setattr(engine, "match", lambda *a: (events.append("match"), real_match(*a))[1])
+    prcore.evaluate(*example_paths())
+    assert events == ["atexit", "match", "compile"]
