@@ -9,6 +9,7 @@ parameters, group records into (image, category) cells in pycocotools' order
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
+from prcore._kernels.jit import preload
 from prcore._kernels.match import match_cells
 from prcore._kernels.order import (
     cell_keys,
@@ -362,6 +364,29 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     return precision, recall, scores
 
 
+_KERNELS = (
+    scatter_by_key,
+    cell_keys,
+    scatter_selected,
+    descending_score_keys,
+    radix_sort,
+    place_in_cells,
+    match_cells,
+    accumulate_curves,
+)
+_preloading: threading.Thread | None = None
+
+
+def _preload_kernels() -> None:
+    """In a fresh process, load the engine's cached kernels while the files are scanned."""
+    global _preloading
+    if _preloading is None and not match_cells.overloads:
+        _preloading = threading.Thread(
+            target=preload, args=(_KERNELS,), name="prcore-preload", daemon=True
+        )
+        _preloading.start()
+
+
 def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = None):
     """Evaluate detections against ground truth, exactly as pycocotools does.
 
@@ -381,6 +406,7 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     """
     from prcore.result import EvaluationResult
 
+    _preload_kernels()
     with plain_pages():
         ground_truth = load_ground_truth(gt)
         detections = load_detections(dt, ground_truth)

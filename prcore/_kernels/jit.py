@@ -67,3 +67,41 @@ def compiled_or_cached(kernel) -> bool:
         return bool(kernel._cache._cache_file._load_index())
     except Exception:  # no cache, unreadable cache, or a numba without these internals
         return False
+
+
+def preload(kernels) -> None:
+    """Load every signature of ``kernels`` that numba's disk cache holds; never compile.
+
+    Run in a background thread at the start of an evaluation, it overlaps the
+    loading (LLVM object loading and linking, which releases the GIL) with
+    the file scans; a kernel called before its turn simply loads itself.
+    """
+    if FunctionCache is None:
+        return
+    from numba.core import sigutils
+    from numba.core.compiler_lock import global_compiler_lock
+
+    for kernel in kernels:
+        cache = getattr(kernel, "_cache", None)
+        if not isinstance(cache, _CacheLoadingOnlyTheRuntime) or kernel.overloads:
+            continue
+        try:
+            index = cache._cache_file._load_index()
+            magic = kernel.targetctx.codegen().magic_tuple()
+            for sig, key_magic, _ in index:
+                if key_magic != magic:
+                    continue
+                with global_compiler_lock:
+                    args, _ = sigutils.normalize_signature(sig)
+                    if tuple(args) in kernel.overloads:
+                        continue
+                    cres = cache.load_overload(sig, kernel.targetctx)
+                    if cres is None:  # stale entry: the call will compile, as usual
+                        continue
+                    kernel._cache_hits[sig] += 1
+                    kernel.targetctx.insert_user_function(
+                        cres.entry_point, cres.fndesc, [cres.library]
+                    )
+                    kernel.add_overload(cres)
+        except Exception:  # pragma: no cover - numba internals differ; calls load as usual
+            continue
