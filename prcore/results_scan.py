@@ -66,11 +66,16 @@ def _tables() -> tuple[np.ndarray, ...]:
 
 # Below this size one thread beats two (thread hand-off, the boundary search).
 SPLIT_MIN_BYTES = 4 << 20
+# Pieces each thread scans before dropping their pages (a memory-mapped file).
+CHUNK_BYTES = 8 << 20
 _POOL: ThreadPoolExecutor | None = None
 
 
 def scan_results(
-    data: bytes | bytearray | memoryview | mmap.mmap, *, split_min_bytes: int = SPLIT_MIN_BYTES
+    data: bytes | bytearray | memoryview | mmap.mmap,
+    *,
+    split_min_bytes: int = SPLIT_MIN_BYTES,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> ResultColumns | None:
     """Columns of a COCO results JSON document, or None when not sure.
 
@@ -82,6 +87,12 @@ def scan_results(
     split_min_bytes : int
         From this size on, two threads scan the two halves of the records
         (the result is the same; tests set 0 to split every document).
+    chunk_bytes : int
+        Each thread scans its records in pieces of about this many bytes
+        (the result is the same; tests make it tiny). When ``data`` is a
+        memory map, the pages of each finished piece are dropped from the
+        process (``MADV_DONTNEED``; they stay in the page cache), so that a
+        large file never counts whole in the peak memory.
 
     Returns
     -------
@@ -101,16 +112,17 @@ def scan_results(
     view = view.cast("B")
     buf = np.frombuffer(view, dtype=np.uint8)
     buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
+    release = _page_release(data)
     boundary = -1
     if buf.shape[0] >= split_min_bytes and (os.cpu_count() or 1) > 1:
         boundary = _record_boundary(buf, buf.shape[0] // 2)
     if boundary < 0:
-        return _columns(view, _scan_span(buf, 0, -1), OK)
+        return _columns(view, _scan_span(buf, 0, -1, chunk_bytes, release), OK)
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(1, thread_name_prefix="prcore-scan")
-    tail_future = _POOL.submit(_scan_span, buf, boundary, -1)
-    head = _scan_span(buf, 0, boundary)
+    tail_future = _POOL.submit(_scan_span, buf, boundary, -1, chunk_bytes, release)
+    head = _scan_span(buf, 0, boundary, chunk_bytes, release)
     tail = tail_future.result()
     if head.status != PAUSED:
         # The guess was inside a value: the head scan went on to the end alone.
@@ -149,19 +161,57 @@ def _record_boundary(buf: np.ndarray, near: int) -> int:
 _WHITESPACE = frozenset(b" \t\n\r")
 
 
+def _page_release(data):
+    """``release(lo, hi)``: drop the mapped pages wholly inside ``[lo, hi)``, or None."""
+    if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    page = mmap.PAGESIZE
+
+    def release(lo: int, hi: int) -> None:
+        first = -(-lo // page) * page
+        last = hi // page * page
+        if last > first:
+            try:
+                data.madvise(mmap.MADV_DONTNEED, first, last - first)
+            except (OSError, ValueError):
+                pass  # only a memory saving
+
+    return release
+
+
+@dataclass(frozen=True, eq=False)
+class _Piece:
+    """One kernel call's undecided numbers, for columns viewed from row ``row`` on."""
+
+    row: int
+    cap: int
+    slots: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class _Span:
-    """One kernel call's outcome: columns sized ``cap``, the first ``count`` filled."""
+    """One thread's scan, piece by piece: columns sized ``cap``, the first ``count`` filled."""
 
     status: int
     count: int
     cap: int
     columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    undecided: tuple[np.ndarray, np.ndarray, np.ndarray]  # slot, start, end
+    pieces: tuple[_Piece, ...]
 
 
-def _scan_span(buf: np.ndarray, start: int, stop: int) -> _Span:
-    cap = (buf.shape[0] - start) // _MIN_RECORD_BYTES + 1
+def _scan_span(buf: np.ndarray, start: int, stop: int, chunk_bytes: int = CHUNK_BYTES,
+               release=None) -> _Span:  # fmt: skip
+    """Scan the records from ``start`` (0: the whole document) up to ``stop`` (-1: the end).
+
+    In pieces: each piece ends at a guessed record boundary about
+    ``chunk_bytes`` on, which the kernel confirms by pausing there (a wrong
+    guess, inside a value, makes it scan on to the end itself). The next
+    piece resumes at that record, writing the columns from the next row.
+    """
+    n = buf.shape[0]
+    cap = (n - start) // _MIN_RECORD_BYTES + 1
     tables = _tables()
     # np.empty maps pages lazily: only the rows actually written cost memory.
     columns = (
@@ -170,14 +220,30 @@ def _scan_span(buf: np.ndarray, start: int, stop: int) -> _Span:
         np.empty((cap, 4), np.float64),
         np.empty(cap, np.float64),
     )
-    fb_cap = 1024 + cap // 64
+    end = n if stop < 0 else stop
+    row, pos, pieces = 0, start, []
     while True:
-        fb = tuple(np.empty(fb_cap, np.int64) for _ in range(3))
-        status, count, n_fb = scan_results_kernel(buf, tables, *columns, *fb, start, stop)
-        if status != FALLBACK_FULL:
-            break
-        fb_cap = 5 * cap  # every number undecided: the most there can be
-    return _Span(status, count, cap, columns, tuple(a[:n_fb] for a in fb))
+        piece_stop = stop
+        if end - pos > 2 * chunk_bytes:
+            guess = _record_boundary(buf, pos + chunk_bytes)
+            if 0 < guess < end:
+                piece_stop = guess
+        views = tuple(column[row:] for column in columns)
+        piece_cap = cap - row
+        fb_cap = 1024 + piece_cap // 64
+        while True:
+            fb = tuple(np.empty(fb_cap, np.int64) for _ in range(3))
+            status, count, n_fb = scan_results_kernel(buf, tables, *views, *fb, pos, piece_stop)
+            if status != FALLBACK_FULL:
+                break
+            fb_cap = 5 * piece_cap  # every number undecided: the most there can be
+        pieces.append(_Piece(row, piece_cap, *(a[:n_fb] for a in fb)))
+        row += count
+        if status != PAUSED or piece_stop == stop:
+            return _Span(status, row, cap, columns, tuple(pieces))
+        if release is not None:
+            release(pos, piece_stop)
+        pos = piece_stop
 
 
 def _columns(view: memoryview, span: _Span, expected: int) -> ResultColumns | None:
@@ -185,11 +251,11 @@ def _columns(view: memoryview, span: _Span, expected: int) -> ResultColumns | No
     if span.status != expected:
         return None
     image_id, category_id, bbox, score = span.columns
-    slots, starts, ends = span.undecided
-    if len(slots) and not _settle_undecided(
-        view, span.cap, bbox.reshape(-1), score, slots, starts, ends
-    ):
-        return None
+    for p in span.pieces:
+        if len(p.slots) and not _settle_undecided(
+            view, p.cap, bbox[p.row :].reshape(-1), score[p.row :], p.slots, p.starts, p.ends
+        ):
+            return None
     n = span.count
     return ResultColumns(image_id[:n], category_id[:n], bbox[:n], score[:n])
 

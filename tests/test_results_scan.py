@@ -476,12 +476,14 @@ def _has_escaped_key(data: bytes) -> bool:
 
 
 def scan_both(data: bytes) -> ResultColumns | None:
-    """One thread and two threads (split at a guessed record boundary) agree bit for bit."""
+    """One thread and two threads (split at a guessed record boundary), each in one
+    piece and in pieces of a few records, agree bit for bit."""
     one = scan_results(data, split_min_bytes=1 << 62)
-    two = scan_results(data, split_min_bytes=0)
-    assert (one is None) == (two is None)
-    if one is not None:
-        assert_same(two, one.as_tuple())
+    for split, chunk in ((0, 1 << 62), (1 << 62, 1), (0, 97)):
+        other = scan_results(data, split_min_bytes=split, chunk_bytes=chunk)
+        assert (one is None) == (other is None)
+        if one is not None:
+            assert_same(other, one.as_tuple())
     return one
 
 
@@ -590,3 +592,33 @@ def test_split_tail_errors_and_undecided_numbers():
     records[950]["bbox"][2] = -1.0  # negative width in the second half
     bad = json.dumps(records).encode()
     assert scan_both(bad) is None
+
+
+def test_pieces_of_a_mapped_file_release_their_pages(tmp_path, monkeypatch):
+    """Each finished piece of a memory-mapped file is handed back (and only finished
+    ones: the ranges are increasing and end before the last piece)."""
+    import mmap
+
+    from prcore import results_scan
+
+    records = _records(3000)
+    data = json.dumps(records).encode()
+    path = tmp_path / "dt.json"
+    path.write_bytes(data)
+    released = []
+    real = results_scan._page_release
+
+    def recording(mapped):
+        inner = real(mapped)
+        assert inner is not None  # a map can release
+        return lambda lo, hi: (released.append((lo, hi)), inner(lo, hi))
+
+    monkeypatch.setattr(results_scan, "_page_release", recording)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        got = scan_results(mapped, split_min_bytes=1 << 62, chunk_bytes=20_000)
+        assert_same(got, reference(data))
+    assert len(released) > 5
+    assert all(lo < hi for lo, hi in released)
+    assert all(a[1] == b[0] for a, b in zip(released, released[1:]))  # back to back
+    assert released[0][0] == 0 and released[-1][1] < len(data)
+    assert real(data) is None  # bytes: nothing to release
