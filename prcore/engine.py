@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from prcore._kernels.accumulate import accumulate_curves
+from prcore._kernels.ids import dense_index
 from prcore._kernels.jit import preload
 from prcore._kernels.match import match_cells
 from prcore._kernels.order import (
@@ -365,6 +366,7 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
 
 
 _KERNELS = (
+    dense_index,
     scatter_by_key,
     cell_keys,
     scatter_selected,

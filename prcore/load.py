@@ -225,19 +225,28 @@ def _ints(values: list) -> np.ndarray | None:
 
 
 def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
-    """Positions of ``ids`` in sorted ``table``; also the first missing index or -1."""
-    if len(table) and len(ids) > 4 * len(table) and 0 <= table[0] and table[-1] < 1 << 25:
-        # Many lookups into a compact id range: a direct table beats binary search.
-        lookup = np.full(int(table[-1]) + 2, -1, np.int64)
-        lookup[table] = np.arange(len(table))
-        clipped = np.where((ids >= 0) & (ids <= table[-1]), ids, table[-1] + 1)
-        pos = lookup[clipped]
-        bad = np.flatnonzero(pos < 0)
-        return np.maximum(pos, 0), (int(bad[0]) if len(bad) else -1)
+    """Positions of ``ids`` in sorted ``table``; also the first missing index or -1.
+
+    One kernel pass once numba has it cached (it compiles in the background
+    with the scanners); until then numpy, with the same result.
+    """
+    from prcore._kernels.ids import dense_index
+    from prcore._kernels.jit import compiled_or_cached
+
+    ids = np.ascontiguousarray(ids, np.int64)
+    table = np.ascontiguousarray(table, np.int64)
+    if not compiled_or_cached(dense_index):
+        return _dense_numpy(ids, table)
+    out = np.empty(len(ids), np.int64)
+    return out, int(dense_index(ids, table, out))
+
+
+def _dense_numpy(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     pos = np.searchsorted(table, ids)
     pos_c = np.minimum(pos, max(len(table) - 1, 0))
     ok = (pos < len(table)) & (table[pos_c] == ids) if len(table) else np.zeros(len(ids), bool)
     bad = np.flatnonzero(~ok)
+    pos_c[~ok] = 0
     return pos_c.astype(np.int64), (int(bad[0]) if len(bad) else -1)
 
 
@@ -562,11 +571,10 @@ def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            cols = _scan(data)
-            checked = _check_columns(*cols) if cols is not None else None
-            raw = None if checked is not None else _bytes_of(data, file)
-        if checked is not None:
-            return _detections_from_columns(file, gt, *checked)
+            cols = _scan(data)  # the scanner lets only finite numbers, w and h >= 0 through
+            raw = None if cols is not None else _bytes_of(data, file)
+        if cols is not None:
+            return _detections_from_columns(file, gt, *cols)
         records = parse_json(raw, file)
     else:
         file = "<detections>"
@@ -586,14 +594,6 @@ def _scan(data: bytes | mmap.mmap):
     if cols is None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score
-
-
-def _check_columns(image_id, category_id, bbox, score):
-    if bbox.shape[1:] != (4,) or not np.isfinite(bbox).all() or (bbox[:, 2:] < 0).any():
-        return None
-    if not np.isfinite(score).all():
-        return None
-    return image_id, category_id, bbox, score
 
 
 def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detections:

@@ -24,10 +24,13 @@ _started = False
 def scanners_ready() -> bool:
     """Both scanners compiled here or cached on disk."""
     from prcore._kernels.coco_scan import scan_ground_truth_kernel
+    from prcore._kernels.ids import dense_index
     from prcore._kernels.jit import compiled_or_cached
     from prcore._kernels.results_scan import scan_results_kernel
 
-    return compiled_or_cached(scan_results_kernel) and compiled_or_cached(scan_ground_truth_kernel)
+    return all(
+        compiled_or_cached(k) for k in (scan_results_kernel, scan_ground_truth_kernel, dense_index)
+    )
 
 
 def request() -> None:
@@ -63,10 +66,15 @@ def start() -> None:
 
 
 def compile_scanners() -> None:
-    """Run each scanner once on a tiny document: numba compiles and caches it."""
+    """Run each scanner (and the id lookup) once on tiny input: numba compiles and caches it."""
+    import numpy as np
+
+    from prcore._kernels.ids import dense_index
     from prcore.coco_scan import scan_ground_truth
     from prcore.results_scan import scan_results
 
+    ids = np.zeros(1, np.int64)
+    dense_index(ids, ids, np.empty(1, np.int64))
     scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
     scan_ground_truth(
         b'{"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": '

@@ -1,0 +1,48 @@
+"""Ids to dense indices: the kernel and the numpy path agree, missing ids are found."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prcore._kernels.ids import dense_index
+from prcore.load import _dense_numpy
+
+ids_strategy = st.lists(st.integers(-5, 60) | st.integers(-(2**62), 2**62), max_size=200)
+
+
+def _both(ids, table):
+    ids = np.asarray(ids, np.int64)
+    table = np.unique(np.asarray(table, np.int64))
+    out = np.empty(len(ids), np.int64)
+    bad = dense_index(ids, table, out)
+    want, want_bad = _dense_numpy(ids, table)
+    assert bad == want_bad
+    np.testing.assert_array_equal(out, want)
+    return out, bad
+
+
+@settings(max_examples=300, deadline=None)
+@given(ids_strategy, ids_strategy)
+def test_kernel_and_numpy_agree(ids, table):
+    out, bad = _both(ids, table)
+    t = np.unique(np.asarray(table, np.int64))
+    present = np.isin(np.asarray(ids, np.int64), t)
+    assert bad == (int(np.flatnonzero(~present)[0]) if (~present).any() else -1)
+    if len(ids):
+        np.testing.assert_array_equal(t[out[present]], np.asarray(ids, np.int64)[present])
+
+
+def test_direct_table_path_for_many_lookups():
+    table = np.array([1, 3, 7, 90], np.int64)
+    ids = np.tile([90, 1, 7, 3], 10)  # more than 4 lookups per id: the direct table
+    out, bad = _both(ids, table)
+    assert bad == -1 and out[:4].tolist() == [3, 0, 2, 1]
+    out, bad = _both(np.append(ids, [91, 2]), table)
+    assert bad == 40
+
+
+def test_empty_table():
+    assert _both([5], [])[1] == 0
+    assert _both([], [])[1] == -1
