@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prcore._kernels.coco_scan import FALLBACK_FULL, OK, scan_ground_truth_kernel
+from prcore._kernels.results_scan import new_stack
 from prcore.results_scan import _tables
 
 # Lower bounds on the bytes one record takes, comma included: {"id":0}, and
@@ -129,6 +130,7 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
             fb_slot,
             fb_start,
             fb_end,
+            new_stack(),
         )
         if status != FALLBACK_FULL:
             break

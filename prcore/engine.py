@@ -140,7 +140,7 @@ def _score_sorted(items: np.ndarray, score: np.ndarray) -> np.ndarray:
 def _scatter(items: np.ndarray, key: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``items`` grouped stably by ``key[item]``."""
     out = np.empty(len(items), np.int64)
-    scatter_by_key(items, key, offsets, out)
+    scatter_by_key(items, key, offsets[:-1].copy(), out)
     return out
 
 
@@ -202,9 +202,13 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     d_img = np.empty(n_all, np.int64)
     d_cat = np.empty(n_all, np.int64)
     d_fine = np.empty(n_all, np.int64)
-    img_counts, n_dt, fine_counts, n_sel = cell_keys(
-        dets.img, dets.cat, img_pos, cat_pos, n_img, n_cat, use_cats, d_img, d_cat, d_fine
-    )
+    img_counts = np.zeros(n_img, np.int64)
+    n_dt = np.zeros(n_cat, np.int64)
+    fine_counts = np.zeros(n_img * n_cat, np.int64)
+    n_sel = cell_keys(
+        dets.img, dets.cat, img_pos, cat_pos, n_img, n_cat, use_cats, d_img, d_cat, d_fine,
+        img_counts, n_dt, fine_counts,
+    )  # fmt: skip
     img_groups = _offsets(img_counts)
     cat_groups = _offsets(n_dt)
 
@@ -219,12 +223,12 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     score_all = dets.score
     items = np.empty(n_sel, np.int64)
     if use_cats:
-        scatter_selected(d_img, img_groups, items)  # (image, file)
+        scatter_selected(d_img, img_groups[:-1].copy(), items)  # (image, file)
         items = _score_sorted(items, score_all)
         acc_items = _scatter(items, d_cat, cat_groups)  # (category, -score, image, file)
         cell, cell_sizes = d_fine, fine_counts
     else:
-        scatter_selected(d_cat, cat_groups, items)  # (category, file)
+        scatter_selected(d_cat, cat_groups[:-1].copy(), items)  # (category, file)
         items = _scatter(items, d_img, img_groups)  # (image, category, file)
         acc_items = _score_sorted(items, score_all)
         cell, cell_sizes = d_img, img_counts
@@ -249,6 +253,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         det_rank,
         det_score,
         det_cell,
+        np.zeros(len(cell_sizes), np.int64),
     )
     del acc_items, cell, d_img, d_cat, d_fine
 

@@ -238,7 +238,9 @@ def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     if not compiled_or_cached(dense_index):
         return _dense_numpy(ids, table)
     out = np.empty(len(ids), np.int64)
-    return out, int(dense_index(ids, table, out))
+    direct = len(table) and 0 <= table[0] and table[-1] < 1 << 25 and len(ids) > 4 * len(table)
+    lookup = np.full(int(table[-1]) + 1 if direct else 0, -1, np.int64)
+    return out, int(dense_index(ids, table, lookup, out))
 
 
 def _dense_numpy(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:

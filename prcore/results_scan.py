@@ -25,6 +25,7 @@ from prcore._kernels.results_scan import (
     FALLBACK_FULL,
     OK,
     PAUSED,
+    new_stack,
     power_tables,
     scan_results_kernel,
 )
@@ -222,6 +223,7 @@ def _scan_span(buf: np.ndarray, start: int, stop: int, chunk_bytes: int = CHUNK_
     )
     end = n if stop < 0 else stop
     row, pos, pieces = 0, start, []
+    stack = new_stack()
     while True:
         piece_stop = stop
         if end - pos > 2 * chunk_bytes:
@@ -233,7 +235,9 @@ def _scan_span(buf: np.ndarray, start: int, stop: int, chunk_bytes: int = CHUNK_
         fb_cap = 1024 + piece_cap // 64
         while True:
             fb = tuple(np.empty(fb_cap, np.int64) for _ in range(3))
-            status, count, n_fb = scan_results_kernel(buf, tables, *views, *fb, pos, piece_stop)
+            status, count, n_fb = scan_results_kernel(
+                buf, tables, *views, *fb, stack, pos, piece_stop
+            )
             if status != FALLBACK_FULL:
                 break
             fb_cap = 5 * piece_cap  # every number undecided: the most there can be

@@ -74,7 +74,7 @@ def compile_scanners() -> None:
     from prcore.results_scan import scan_results
 
     ids = np.zeros(1, np.int64)
-    dense_index(ids, ids, np.empty(1, np.int64))
+    dense_index(ids, ids, np.full(1, -1, np.int64), np.empty(1, np.int64))
     scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
     scan_ground_truth(
         b'{"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": '

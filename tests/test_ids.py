@@ -15,11 +15,13 @@ ids_strategy = st.lists(st.integers(-5, 60) | st.integers(-(2**62), 2**62), max_
 def _both(ids, table):
     ids = np.asarray(ids, np.int64)
     table = np.unique(np.asarray(table, np.int64))
-    out = np.empty(len(ids), np.int64)
-    bad = dense_index(ids, table, out)
     want, want_bad = _dense_numpy(ids, table)
-    assert bad == want_bad
-    np.testing.assert_array_equal(out, want)
+    direct = len(table) and table[0] >= 0 and table[-1] < 1000
+    for lookup_size in (0, int(table[-1]) + 1 if direct else 0):
+        out = np.empty(len(ids), np.int64)
+        bad = dense_index(ids, table, np.full(lookup_size, -1, np.int64), out)
+        assert bad == want_bad
+        np.testing.assert_array_equal(out, want)
     return out, bad
 
 
@@ -34,9 +36,9 @@ def test_kernel_and_numpy_agree(ids, table):
         np.testing.assert_array_equal(t[out[present]], np.asarray(ids, np.int64)[present])
 
 
-def test_direct_table_path_for_many_lookups():
+def test_direct_table_and_binary_search():
     table = np.array([1, 3, 7, 90], np.int64)
-    ids = np.tile([90, 1, 7, 3], 10)  # more than 4 lookups per id: the direct table
+    ids = np.tile([90, 1, 7, 3], 10)
     out, bad = _both(ids, table)
     assert bad == -1 and out[:4].tolist() == [3, 0, 2, 1]
     out, bad = _both(np.append(ids, [91, 2]), table)

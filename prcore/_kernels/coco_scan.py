@@ -23,7 +23,6 @@ import numpy as np
 
 from prcore._kernels.jit import jit
 from prcore._kernels.results_scan import (
-    _MAX_DEPTH,
     _address,
     _ld,
     _ld64,
@@ -430,6 +429,7 @@ def scan_ground_truth_kernel(
     fb_slot,
     fb_start,
     fb_end,
+    stack,
 ):
     """Scan a COCO instances file's bytes into caller-allocated columns.
 
@@ -456,6 +456,8 @@ def scan_ground_truth_kernel(
     fb_slot, fb_start, fb_end : int64 (fb_cap,)
         Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, otherwise
         ``area[i - 4 * acap]``, and the number's byte span.
+    stack : uint8 (MAX_DEPTH,)
+        Scratch for nested values (``results_scan.new_stack``).
 
     Returns
     -------
@@ -475,7 +477,6 @@ def scan_ground_truth_kernel(
         _address(tables[4]),
         _address(tables[5]),
     )
-    stack = np.empty(_MAX_DEPTH, np.uint8)
     n_img = 0
     n_cat = 0
     n_ann = 0

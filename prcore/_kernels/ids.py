@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from prcore._kernels.jit import jit
-
-# Largest id for which a direct lookup table (8 bytes per id) is used.
-_DIRECT_MAX_ID = 1 << 25
 
 
 @jit
-def dense_index(ids, table, out):
+def dense_index(ids, table, lookup, out):
     """``out[i]``: the position of ``ids[i]`` in the sorted, unique ``table``.
 
     Returns the index of the first id absent from ``table`` (its ``out`` entry
-    is 0), or -1 when all are present. Many lookups into a compact id range
-    (COCO's image and category ids) go through a direct table; the rest
-    through binary search.
+    is 0), or -1 when all are present. ``lookup``: empty for binary search,
+    or ``table[-1] + 1`` entries of -1 (allocated by the caller) to fill as a
+    direct table, which many lookups into a compact id range (COCO's image
+    and category ids) make faster.
     """
     n = ids.shape[0]
     n_t = table.shape[0]
     bad = -1
-    if n_t == 0:
-        for i in range(n):
-            out[i] = 0
-        return 0 if n else -1
-    top = table[n_t - 1]
-    if table[0] >= 0 and top < _DIRECT_MAX_ID and n > 4 * n_t:
-        lookup = np.full(top + 1, -1, np.int64)
+    if lookup.shape[0]:
         for k in range(n_t):
             lookup[table[k]] = k
+        top = lookup.shape[0] - 1
         for i in range(n):
             v = ids[i]
             p = lookup[v] if 0 <= v <= top else -1
@@ -42,10 +33,17 @@ def dense_index(ids, table, out):
         return bad
     for i in range(n):
         v = ids[i]
-        p = np.searchsorted(table, v)
-        if p >= n_t or table[p] != v:
+        lo = 0
+        hi = n_t
+        while lo < hi:  # first position with table[p] >= v
+            mid = (lo + hi) >> 1
+            if table[mid] < v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo >= n_t or table[lo] != v:
             if bad < 0:
                 bad = i
-            p = 0
-        out[i] = p
+            lo = 0
+        out[i] = lo
     return bad

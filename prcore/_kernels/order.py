@@ -64,9 +64,13 @@ def _radix_scatter(src_k, src_i, dst_k, dst_i, starts, shift, mask):
 
 
 @jit
-def scatter_by_key(items, key, offsets, out):
-    """Stable grouping: ``items`` into ``out`` by ``key[item]``, group ``g`` at ``offsets[g]``."""
-    cursor = offsets[:-1].copy()
+def scatter_by_key(items, key, cursor, out):
+    """Stable grouping: ``items`` into ``out`` by ``key[item]``.
+
+    ``cursor[g]`` starts as group ``g``'s offset and is advanced (scratch).
+    Like every kernel here it allocates nothing: array allocation would make
+    numba import its array implementation (and more) on every cache load.
+    """
     for i in range(items.shape[0]):
         item = items[i]
         g = key[item]
@@ -90,19 +94,19 @@ def descending_score_keys(score, items, out):
 
 
 @jit
-def cell_keys(rec_img, rec_cat, img_pos, cat_pos, n_img, n_cat, use_cats, img, cat, fine):
+def cell_keys(
+    rec_img, rec_cat, img_pos, cat_pos, n_img, n_cat, use_cats, img, cat, fine,
+    img_counts, cat_counts, fine_counts,
+):  # fmt: skip
     """Dense selected image, category and cell key of every record, with group sizes.
 
     ``img[i]``/``cat[i]``: the record's position in the selected image and
     category ids, or -1 for both when either is not selected (COCOeval's
     ``imgIds``/``catIds`` subsets). ``fine[i]``: its (category, image) cell,
     or (image, category) when ``use_cats`` is off, as ``_prepare`` groups.
-    Returns the per-image, per-category and per-fine-key counts of the
-    selected records, and how many there are.
+    Adds the selected records to the per-image, per-category and per-fine-key
+    counts (zeros on entry) and returns how many there are.
     """
-    img_counts = np.zeros(n_img, np.int64)
-    cat_counts = np.zeros(n_cat, np.int64)
-    fine_counts = np.zeros(n_img * n_cat, np.int64)
     n_selected = 0
     for i in range(rec_img.shape[0]):
         a = img_pos[rec_img[i]]
@@ -120,13 +124,15 @@ def cell_keys(rec_img, rec_cat, img_pos, cat_pos, n_img, n_cat, use_cats, img, c
         cat_counts[c] += 1
         fine_counts[f] += 1
         n_selected += 1
-    return img_counts, cat_counts, fine_counts, n_selected
+    return n_selected
 
 
 @jit
-def scatter_selected(key, offsets, out):
-    """Stable grouping of the positions ``i`` with ``key[i] >= 0`` into ``out`` by key."""
-    cursor = offsets[:-1].copy()
+def scatter_selected(key, cursor, out):
+    """Stable grouping of the positions ``i`` with ``key[i] >= 0`` into ``out`` by key.
+
+    ``cursor[g]`` starts as group ``g``'s offset (scratch).
+    """
     for i in range(key.shape[0]):
         g = key[i]
         if g >= 0:
@@ -146,6 +152,7 @@ def place_in_cells(
     acc_rank,
     acc_score,
     acc_cell,
+    seen,
 ):
     """Cell order and the maxDets cut, from the accumulation order, in one pass.
 
@@ -155,9 +162,9 @@ def place_in_cells(
     count per cell is each detection's rank there: ranks from ``max_det`` on
     are cut (``computeIoU``), the rest go to ``cell_index[kept_offsets[c] +
     rank]``. The kept ones are also listed in accumulation order with their
-    rank, score and position in cell order (``acc_*``).
+    rank, score and position in cell order (``acc_*``). ``seen``: zeros, one
+    per cell (scratch).
     """
-    seen = np.zeros(kept_offsets.shape[0] - 1, np.int64)
     k = 0
     for i in range(acc_items.shape[0]):
         item = acc_items[i]

@@ -102,6 +102,14 @@ _F_SCORE = 8
 _F_ALL = 15
 
 _MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
+MAX_DEPTH = _MAX_DEPTH
+
+
+def new_stack() -> np.ndarray:
+    """Scratch for the scanners' nesting stack."""
+    return np.empty(MAX_DEPTH, np.uint8)
+
+
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
 
 
@@ -796,7 +804,7 @@ def _read_key(src, ks, n):
 
 @jit
 def scan_results_kernel(
-    buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end, start, stop
+    buf, tables, image_id, category_id, bbox, score, fb_slot, fb_start, fb_end, stack, start, stop
 ):
     """Scan a results file's bytes, or a span of its records, into caller-allocated columns.
 
@@ -816,6 +824,10 @@ def scan_results_kernel(
         Undecided numbers: where each goes (``i < 4 * cap`` is ``bbox.flat[i]``,
         otherwise ``score[i - 4 * cap]``) and its byte span, for
         ``float(bytes)`` in the caller.
+    stack : uint8 (MAX_DEPTH,)
+        Scratch for nested values (see :func:`new_stack`; allocated by the
+        caller, so that loading the kernel from the cache needs none of
+        numba's array-allocation code).
     start : int
         0 to scan the whole document; otherwise the offset of a record's ``{``
         inside the top-level array, to scan from that record to the end.
@@ -848,7 +860,6 @@ def scan_results_kernel(
     cap = score.shape[0]
     fb_cap = fb_slot.shape[0]
     pow10_int = t[5]
-    stack = np.empty(_MAX_DEPTH, np.uint8)
     count = 0
     n_fb = 0
 
