@@ -29,7 +29,7 @@ from prcore._kernels.order import (
     scatter_selected,
 )
 from prcore.errors import PrcoreInputError
-from prcore.load import Detections, GroundTruth, load_detections, load_ground_truth
+from prcore.load import INDEX, Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.pages import plain_pages
 from prcore.params import Params
 
@@ -44,15 +44,15 @@ class MatchTable:
 
     Attributes
     ----------
-    det_index : int64 (D,)
+    det_index : int32 (D,)
         Position of the detection in the results file (pycocotools id - 1); its
         image and category are ``Detections.img[det_index]`` / ``.cat[det_index]``
         (indices into ``GroundTruth.img_ids`` / ``cat_ids``).
     det_score : float64 (D,)
-    det_rank : int64 (D,)
+    det_rank : int32 (D,)
         Rank by score inside its (image, category) cell (pycocotools' per-image
         maxDets cut keeps ``rank < maxDet``).
-    det_cell : int64 (D,)
+    det_cell : int32 (D,)
         Position of the detection in the matching's cell order, for ``det_state``.
     det_state : uint8 (A, T, D)
         0 false positive, 1 true positive, 2 ignored, per area range and IoU
@@ -130,7 +130,7 @@ def _group(fine: np.ndarray, n_fine: int, coarse: np.ndarray | None, n_coarse: i
 
 
 def _score_sorted(items: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """``items`` (int64, sorted in place) stably by descending ``score[item]``."""
+    """``items`` (indices, sorted in place) stably by descending ``score[item]``."""
     keys = np.empty(len(items), np.uint64)
     descending_score_keys(score, items, keys)
     radix_sort(keys, items, np.empty_like(keys), np.empty_like(items), np.empty(65536, np.int64))
@@ -139,7 +139,7 @@ def _score_sorted(items: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 def _scatter(items: np.ndarray, key: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``items`` grouped stably by ``key[item]``."""
-    out = np.empty(len(items), np.int64)
+    out = np.empty(len(items), items.dtype)
     scatter_by_key(items, key, offsets[:-1].copy(), out)
     return out
 
@@ -199,9 +199,9 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
 
     # --- detections: dense keys (-1 where an id subset drops them) and group sizes
     n_all = len(dets.score)
-    d_img = np.empty(n_all, np.int64)
-    d_cat = np.empty(n_all, np.int64)
-    d_fine = np.empty(n_all, np.int64)
+    d_img = np.empty(n_all, INDEX)
+    d_cat = np.empty(n_all, INDEX)
+    d_fine = np.empty(n_all, np.int64)  # (category, image) pairs may pass 2**31
     img_counts = np.zeros(n_img, np.int64)
     n_dt = np.zeros(n_cat, np.int64)
     fine_counts = np.zeros(n_img * n_cat, np.int64)
@@ -221,7 +221,7 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     # Per-detection temporaries are released as soon as they are used: at
     # COCO scale each is several MB and together they set the peak memory.
     score_all = dets.score
-    items = np.empty(n_sel, np.int64)
+    items = np.empty(n_sel, INDEX)
     if use_cats:
         scatter_selected(d_img, img_groups[:-1].copy(), items)  # (image, file)
         items = _score_sorted(items, score_all)
@@ -237,11 +237,11 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     max_det = params.max_dets[-1]
     det_cells = _offsets(np.minimum(cell_sizes, max_det))
     n_kept = int(det_cells[-1])
-    det_index = np.empty(n_kept, np.int64)  # cell order, for matching
-    acc_index = np.empty(n_kept, np.int64)  # the rest in accumulation order
-    det_rank = np.empty(n_kept, np.int64)
+    det_index = np.empty(n_kept, INDEX)  # cell order, for matching
+    acc_index = np.empty(n_kept, INDEX)  # the rest in accumulation order
+    det_rank = np.empty(n_kept, INDEX)
     det_score = np.empty(n_kept, np.float64)
-    det_cell = np.empty(n_kept, np.int64)
+    det_cell = np.empty(n_kept, INDEX)
     place_in_cells(
         acc_items,
         cell,
