@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from prcore import warmup
 from prcore._kernels.accumulate import accumulate_curves
 from prcore._kernels.ids import dense_index
-from prcore._kernels.jit import preload
+from prcore._kernels.jit import compiled_or_cached, preload
 from prcore._kernels.match import match_cells
 from prcore._kernels.order import (
     cell_keys,
@@ -175,7 +176,6 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     n_img = len(params.img_ids)
     n_cat = len(params.cat_ids)
     n_area = len(params.area_rng)
-    n_thr = len(params.iou_thrs)
     use_cats = params.use_cats
 
     # --- ground truth into cells (file order inside a cell; by category when pooled)
@@ -264,40 +264,10 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     iou_thrs = params.iou_thrs_array()
     area_rng = params.area_rng_array()
 
-    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
-    max_d = max(int(np.diff(det_cells).max()) if n_cells else 0, 1)
-    max_g = max(int(np.diff(g_cells).max()) if n_cells else 0, 1)
-
-    def scratch():
-        return (
-            np.empty((max_d, 4), np.float64),
-            np.empty(max_d, np.float64),
-            np.empty((max_d, max_g), np.float64),
-            np.empty(max_d, np.float64),
-            np.empty(max_g, np.int64),
-            np.empty((n_area, max_g), np.bool_),
-            np.empty(max_g, np.bool_),
-            np.empty((n_area, n_thr, max_d), np.int64),
-        )
-
-    _run_split(
-        match_cells,
-        det_cells,
-        (
-            det_cells,
-            det_index,
-            dets.bbox,
-            g_cells,
-            gt_box,
-            gt_area,
-            gt_crowd,
-            gt_id,
-            iou_thrs,
-            area_rng,
-            det_state,
-        ),
-        scratch,
-    )
+    det_state = _match_all_cells(
+        det_cells, det_index, dets.bbox, g_cells, gt_box, gt_area, gt_crowd, gt_id,
+        iou_thrs, area_rng,
+    )  # fmt: skip
 
     if use_cats:
         block_offsets = det_cells[::n_img] if n_img else np.zeros(n_cat + 1, np.int64)
@@ -328,8 +298,44 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     )
 
 
+def _match_all_cells(
+    det_cells, det_index, bbox, g_cells, gt_box, gt_area, gt_crowd, gt_id, iou_thrs, area_rng
+) -> np.ndarray:
+    """``det_state[A, T, D]`` of every cell, matched on all cores (``match_cells``)."""
+    warmup.await_late_kernels()
+    n_area, n_thr = len(area_rng), len(iou_thrs)
+    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
+    n_cells = len(det_cells) - 1
+    max_d = max(int(np.diff(det_cells).max()) if n_cells else 0, 1)
+    max_g = max(int(np.diff(g_cells).max()) if n_cells else 0, 1)
+
+    def scratch():
+        return (
+            np.empty((max_d, 4), np.float64),
+            np.empty(max_d, np.float64),
+            np.empty((max_d, max_g), np.float64),
+            np.empty(max_d, np.float64),
+            np.empty(max_g, np.int64),
+            np.empty((n_area, max_g), np.bool_),
+            np.empty(max_g, np.bool_),
+            np.empty((n_area, n_thr, max_d), np.int64),
+        )
+
+    _run_split(
+        match_cells,
+        det_cells,
+        (
+            det_cells, det_index, bbox, g_cells, gt_box, gt_area, gt_crowd, gt_id,
+            iou_thrs, area_rng, det_state,
+        ),
+        scratch,
+    )  # fmt: skip
+    return det_state
+
+
 def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
     """``precision``, ``recall``, ``scores`` arrays in COCOeval's layout."""
+    warmup.await_late_kernels()
     n_blocks = table.block_offsets.shape[0] - 1
     shape = (
         len(params.iou_thrs),
@@ -414,6 +420,8 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     from prcore.result import EvaluationResult
 
     _preload_kernels()
+    if not (compiled_or_cached(match_cells) and compiled_or_cached(accumulate_curves)):
+        warmup.compile_late_kernels_aside()  # a cold first run: compile them in parallel
     with plain_pages():
         ground_truth = load_ground_truth(gt)
         detections = load_detections(dt, ground_truth)
@@ -421,8 +429,6 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
         table = match(ground_truth, detections, params)
         precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
-    from prcore import warmup
-
     warmup.start_requested()  # the scanners' compile, if this run had to do without them
     return EvaluationResult.build(
         params=params,
@@ -461,3 +467,32 @@ def _warn_categories_without_gt(gt, dets, table: MatchTable, params: Params) -> 
             PrcoreWarning,
             stacklevel=3,
         )
+
+
+def compile_late_kernels() -> None:
+    """Compile ``match_cells`` and ``accumulate_curves`` on tiny input.
+
+    With the argument types :func:`match` and :func:`accumulate` pass, so that
+    numba's cache then holds exactly the signatures a real evaluation loads.
+    A cold first run has :mod:`prcore.warmup` call this in a helper process
+    while it parses the files and compiles the grouping kernels itself.
+    """
+    one = _offsets(np.ones(1, np.int64))
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    params = Params().with_ids([1], [1])
+    det_state = _match_all_cells(
+        one, np.zeros(1, INDEX), box, one, box.copy(), np.ones(1), np.zeros(1, np.bool_),
+        np.ones(1, np.int64), params.iou_thrs_array(), params.area_rng_array(),
+    )  # fmt: skip
+    table = MatchTable(
+        det_index=np.zeros(1, INDEX),
+        det_score=np.ones(1),
+        det_rank=np.zeros(1, INDEX),
+        det_cell=np.zeros(1, INDEX),
+        det_state=det_state,
+        block_offsets=one,
+        n_pos=np.ones((1, len(params.area_rng)), np.int64),
+        n_gt=np.ones(1, np.int64),
+        n_dt=np.ones(1, np.int64),
+    )
+    accumulate(table, params)

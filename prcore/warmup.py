@@ -1,4 +1,12 @@
-"""Compile the byte scanners into numba's cache without making anyone wait.
+"""Compile kernels into numba's cache in other processes, so that no one waits long.
+
+Two jobs. The byte scanners (below) compile after a run, in the background.
+And a cold first run, with nothing cached, has a helper process compile the
+matching and accumulation kernels (:func:`compile_late_kernels_aside`) while
+it parses the files and compiles the grouping kernels itself: on two cores
+that takes about a third off the first run. ``PRCORE_NO_WARMUP=1`` turns
+both off.
+
 
 The scanners make parsing 10-40x faster than a JSON parser, but compiling
 them takes several seconds, more than the general path (pydantic_core's JSON
@@ -19,6 +27,41 @@ import sys
 
 _requested = False
 _started = False
+_late: subprocess.Popen | None = None
+# The helper compiles two kernels; past this, the run compiles them itself.
+_LATE_TIMEOUT_S = 120
+
+
+def compile_late_kernels_aside() -> None:
+    """Start a helper process compiling ``match_cells`` and ``accumulate_curves``."""
+    global _late
+    if _late is not None or os.environ.get("PRCORE_NO_WARMUP"):
+        return
+    try:
+        _late = subprocess.Popen(
+            [sys.executable, "-m", "prcore.warmup", "--late"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        _late = None
+
+
+def await_late_kernels() -> None:
+    """Wait for the helper, if one runs, before its kernels are first called.
+
+    Calling them earlier would compile them here as well. Whatever the
+    helper's fate, the call afterwards loads from the cache or compiles.
+    """
+    global _late
+    helper, _late = _late, None
+    if helper is None:
+        return
+    try:
+        helper.wait(timeout=_LATE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        helper.kill()
 
 
 def scanners_ready() -> bool:
@@ -83,4 +126,9 @@ def compile_scanners() -> None:
 
 
 if __name__ == "__main__":
-    compile_scanners()
+    if sys.argv[1:] == ["--late"]:
+        from prcore.engine import compile_late_kernels
+
+        compile_late_kernels()
+    else:
+        compile_scanners()

@@ -65,3 +65,57 @@ def test_cached_kernels_load_lightly_and_agree(tmp_path):
             assert set(got.files) == set(expected)
             for name, array in expected.items():
                 np.testing.assert_array_equal(got[name], array)
+
+
+LATE = r"""
+import json, sys
+import numpy as np
+import prcore
+from prcore import warmup
+warmup._started = True  # no background compile of the scanners after this run
+from prcore.example import example_paths
+from prcore._kernels.accumulate import accumulate_curves
+from prcore._kernels.match import match_cells
+
+result = prcore.evaluate(*example_paths())
+np.savez(sys.argv[1], **result.arrays())
+print(json.dumps({
+    "hits": sum(match_cells._cache_hits.values()) + sum(accumulate_curves._cache_hits.values()),
+    "misses": sum(match_cells._cache_misses.values())
+    + sum(accumulate_curves._cache_misses.values()),
+}))
+"""
+
+
+def test_helper_compiles_exactly_the_signatures_a_run_loads(tmp_path):
+    """What a cold first run's helper process compiles (compile_late_kernels) is what
+    the evaluation then loads: no second compile of match_cells or accumulate_curves."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PRCORE_NO_WARMUP="1")
+    subprocess.run([sys.executable, "-m", "prcore.warmup", "--late"], env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", LATE, str(tmp_path / "run.npz")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts == {"hits": 2, "misses": 0}
+    expected = prcore.evaluate(*example_paths()).arrays()
+    with np.load(tmp_path / "run.npz") as got:
+        for name, array in expected.items():
+            np.testing.assert_array_equal(got[name], array)
+
+
+def test_cold_run_with_its_helper_gives_the_same_arrays(tmp_path):
+    """A cold first run (empty cache, helper on) waits for its helper and agrees."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("PRCORE_NO_WARMUP", None)
+    done = subprocess.run(
+        [sys.executable, "-c", LATE, str(tmp_path / "run.npz")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["misses"] == 0  # all from the helper
+    expected = prcore.evaluate(*example_paths()).arrays()
+    with np.load(tmp_path / "run.npz") as got:
+        for name, array in expected.items():
+            np.testing.assert_array_equal(got[name], array)
