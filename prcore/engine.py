@@ -55,10 +55,11 @@ class MatchTable:
         maxDets cut keeps ``rank < maxDet``).
     det_cell : int32 (D,)
         Position of the detection in the matching's cell order, for ``det_state``.
-    det_state : uint8 (A, T, D)
+    det_state : uint8 ((A + 3) // 4, T, D)
         0 false positive, 1 true positive, 2 ignored, per area range and IoU
         threshold, in the matching's cell order (category-major, so a block's
-        states lie in one range): detection ``i`` is ``det_state[:, :, det_cell[i]]``.
+        states lie in one range), two bits per area range: read them with
+        :meth:`states`.
     block_offsets : int64 (K + 1,)
         Block ``k`` is ``block_offsets[k]:block_offsets[k + 1]``.
     n_pos : int64 (K, A)
@@ -78,6 +79,11 @@ class MatchTable:
     n_pos: np.ndarray
     n_gt: np.ndarray
     n_dt: np.ndarray
+
+    def states(self, area: int, thr: int, cells: np.ndarray) -> np.ndarray:
+        """States (0 FP, 1 TP, 2 ignored) at area range ``area``, threshold ``thr``
+        of the detections at positions ``cells`` of the matching's cell order."""
+        return (self.det_state[area >> 2, thr, cells] >> (2 * (area & 3))) & 3
 
 
 _THREADS = max(1, min(os.cpu_count() or 1, 8))
@@ -304,7 +310,7 @@ def _match_all_cells(
     """``det_state[A, T, D]`` of every cell, matched on all cores (``match_cells``)."""
     warmup.await_late_kernels()
     n_area, n_thr = len(area_rng), len(iou_thrs)
-    det_state = np.empty((n_area, n_thr, len(det_index)), np.uint8)
+    det_state = np.zeros(((n_area + 3) // 4, n_thr, len(det_index)), np.uint8)
     n_cells = len(det_cells) - 1
     max_d = max(int(np.diff(det_cells).max()) if n_cells else 0, 1)
     max_g = max(int(np.diff(g_cells).max()) if n_cells else 0, 1)

@@ -216,7 +216,7 @@ class EvaluationResult:
             cid, name = self.params.cat_ids[k], self.cat_names[k]
         return curve_from_sequence(
             tab.det_score[pos],
-            tab.det_state[a, t, tab.det_cell[pos]],
+            tab.states(a, t, tab.det_cell[pos]),
             n_gt,
             category_id=cid,
             category_name=name,

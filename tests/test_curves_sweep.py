@@ -74,11 +74,11 @@ def test_sweep_equals_pycocotools_on_filtered_detections(seed):
         np.testing.assert_allclose(row.stats, oracle.stats, rtol=0, atol=1e-12)
 
 
-def _oracle_curve(ev: COCOeval, cat_id: int | None, t: int = 0) -> tuple:
-    """(scores, states) in descending order, from pycocotools' evalImgs (area 'all')."""
+def _oracle_curve(ev: COCOeval, cat_id: int | None, t: int = 0, a: int = 0) -> tuple:
+    """(scores, states) in descending order, from pycocotools' evalImgs (area range ``a``)."""
     scores, states, npig = [], [], 0
     for e in ev.evalImgs:
-        if e is None or e["aRng"] != ev.params.areaRng[0]:
+        if e is None or e["aRng"] != ev.params.areaRng[a]:
             continue
         if cat_id is not None and e["category_id"] != cat_id:
             continue
@@ -107,6 +107,24 @@ def test_raw_curve_matches_pycocotools_matches(seed):
         np.testing.assert_array_equal(got.tp, expected.tp)
         np.testing.assert_array_equal(got.fp, expected.fp)
         np.testing.assert_array_equal(got.precision, expected.precision)
+
+
+def test_raw_curves_at_every_area_range_match_pycocotools():
+    """Six area ranges: their states are packed two bits each over two bytes."""
+    gt, dets = _dataset(7)
+    rng = [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10], [0, 500], [500, 1e10]]
+    labels = ["all", "small", "medium", "large", "lo", "hi"]
+    result = prcore.evaluate(gt, dets, params=prcore.Params(area_rng=rng, area_rng_lbl=labels))
+    ev = run_pycocotools(gt, dets, areaRng=rng, areaRngLbl=labels)
+    for a, label in enumerate(labels):
+        for t, iou in ((0, 0.5), (5, 0.75)):
+            s, st, npig = _oracle_curve(ev, None, t=t, a=a)
+            expected = curve_from_sequence(s, st, npig)
+            got = result.curve(None, iou=iou, area=label)
+            assert got.n_gt == npig
+            np.testing.assert_array_equal(got.tp, expected.tp)
+            np.testing.assert_array_equal(got.fp, expected.fp)
+            np.testing.assert_array_equal(got.thresholds, expected.thresholds)
 
 
 def test_curve_by_hand():

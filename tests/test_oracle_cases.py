@@ -198,6 +198,15 @@ def test_empty_detections_are_valid():
         {"maxDets": [1, 5, 20]},
         {"maxDets": [100, 10, 1]},
         {"areaRng": [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10]]},
+        # More than four area ranges: their states spill into a second packed byte.
+        {
+            "areaRng": [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10], [0, 500], [500, 1e10]],
+            "areaRngLbl": ["all", "small", "medium", "large", "lo", "hi"],
+        },
+        {
+            "areaRng": [[0, 1e10], [0, 150], [150, 2000], [2000, 1e10], [40, 900]],
+            "areaRngLbl": ["all", "small", "medium", "large", "mid"],
+        },
         {"useCats": 0},
         {"imgIds": [100, 102]},
         {"catIds": [5]},

@@ -33,9 +33,10 @@ def accumulate_curves(
 ):
     """Fill ``precision[T,R,K,A,M]``, ``recall[T,K,A,M]``, ``scores[T,R,K,A,M]``.
 
-    ``det_state[A, T, D]`` holds 0 (false positive), 1 (true positive) or 2
-    (ignored) in the matching's cell order; detection ``i`` (in accumulation
-    order) is ``det_state[:, :, det_cell[i]]``. A category's cells are one
+    ``det_state`` holds 0 (false positive), 1 (true positive) or 2 (ignored)
+    in the matching's cell order, two bits per area range (``match_cells``'
+    packing); detection ``i`` (in accumulation order) at area range ``a`` and
+    threshold ``t`` is ``det_state[a // 4, t, det_cell[i]] >> 2 * (a % 4) & 3``. A category's cells are one
     range, so each (area, threshold) pass reads inside a small window.
 
     Block ``k`` (a category, or everything when ``useCats=0``) is the range
@@ -59,7 +60,7 @@ def accumulate_curves(
     ``pr`` at true positives only (from the false positives counted before
     each), which gives the same numbers from one branch-free pass.
     """
-    n_area = det_state.shape[0]
+    n_area = n_pos.shape[1]
     n_thr = det_state.shape[1]
     n_rec = rec_thrs.shape[0]
     n_m = max_dets.shape[0]
@@ -94,14 +95,15 @@ def accumulate_curves(
                 npig = n_pos[k, a]
                 if npig == 0:
                     continue
+                shift = 2 * (a & 3)
                 for t in range(n_thr):
-                    state = det_state[a, t]
+                    state = det_state[a >> 2, t]
                     # Branch-free pass: remember each true positive's position
                     # and the false positives before it; pr only at TPs.
                     fp_count = 0
                     n_tp = 0
                     for i in range(n):
-                        s = state[cidx[i]]
+                        s = (state[cidx[i]] >> shift) & 3
                         tp_at[n_tp] = i
                         tp_fp[n_tp] = fp_count
                         n_tp += s == 1
@@ -115,7 +117,7 @@ def accumulate_curves(
                         if tp_pr[j + 1] > tp_pr[j]:
                             tp_pr[j] = tp_pr[j + 1]
                     rc0 = 0.0
-                    if n > 0 and state[cidx[0]] == 1:
+                    if n > 0 and ((state[cidx[0]] >> shift) & 3) == 1:
                         rc0 = 1.0 / npig
                     for r in range(n_rec):
                         thr = rec_thrs[r]

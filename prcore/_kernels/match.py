@@ -1,12 +1,17 @@
 """Greedy matching of detections to ground truth, every cell at once.
 
-Detection states written to ``det_state[a, t, d]`` in cell order (each
-(area, threshold) sequence contiguous, as the accumulation reads it):
-``FP = 0``, ``TP = 1``, ``IGNORED = 2`` — exactly the ``tps``/``fps``/``dtIg``
-that ``COCOeval.accumulate`` derives from ``evaluateImg``'s output.
+Detection states, in cell order: ``FP = 0``, ``TP = 1``, ``IGNORED = 2`` —
+exactly the ``tps``/``fps``/``dtIg`` that ``COCOeval.accumulate`` derives from
+``evaluateImg``'s output. Two bits each, four area ranges to a byte: area
+range ``a`` at threshold ``t`` of detection ``d`` is bits ``2 * (a % 4)`` and
+up of ``det_state[a // 4, t, d]`` (each (group, threshold) row contiguous, as
+the accumulation reads it). COCO's 4 ranges and 10 thresholds cost 10 bytes
+per detection instead of 40.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from prcore._kernels.iou import iou_boxes
 from prcore._kernels.jit import jit
@@ -40,7 +45,7 @@ def match_cells(
     c_lo,
     c_hi,
 ):
-    """Match every (image, category) cell; fill ``det_state[A, T, D]``.
+    """Match every (image, category) cell; fill ``det_state[(A + 3) // 4, T, D]`` (zeros on entry).
 
     Cell ``c`` holds detections ``det_offsets[c]:det_offsets[c+1]`` (sorted by
     descending score, cut to ``maxDets[-1]``; detection ``d``'s box is
@@ -86,8 +91,9 @@ def match_cells(
                 for d in range(n_d):
                     da = cell_area[d]
                     st = IGNORED if (da < area_rng[a, 0] or da > area_rng[a, 1]) else FP
+                    bits = np.uint8(st << (2 * (a & 3)))
                     for t in range(n_thr):
-                        det_state[a, t, d0 + d] = st
+                        det_state[a >> 2, t, d0 + d] |= bits
             continue
         iou_boxes(cell_box[:n_d], gt_box[g0:g1], gt_crowd[g0:g1], ious)
         for d in range(n_d):
@@ -162,4 +168,4 @@ def match_cells(
                         st = IGNORED if outside else FP
                     else:
                         st = TP
-                    det_state[a, t, d0 + d] = st
+                    det_state[a >> 2, t, d0 + d] |= np.uint8(st << (2 * (a & 3)))
