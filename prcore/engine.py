@@ -31,7 +31,7 @@ from prcore._kernels.order import (
 )
 from prcore.errors import PrcoreInputError
 from prcore.load import INDEX, Detections, GroundTruth, load_detections, load_ground_truth
-from prcore.pages import plain_pages
+from prcore.pages import plain_pages, return_free_memory
 from prcore.params import Params
 
 
@@ -233,15 +233,22 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         items = _score_sorted(items, score_all)
         acc_items = _scatter(items, d_cat, cat_groups)  # (category, -score, image, file)
         cell, cell_sizes = d_fine, fine_counts
+        del d_img, d_cat
     else:
         scatter_selected(d_cat, cat_groups[:-1].copy(), items)  # (category, file)
         items = _scatter(items, d_img, img_groups)  # (image, category, file)
         acc_items = _score_sorted(items, score_all)
         cell, cell_sizes = d_img, img_counts
+        del d_cat, d_fine
     del items
-    # computeIoU keeps only the top maxDets[-1] of each cell.
+    return_free_memory()  # the sort's keys and buffers, before the cell arrays
+    # computeIoU keeps only the top maxDets[-1] of each cell. (The per-cell
+    # arrays are as long as images x categories: 3 MB each at val2017 scale,
+    # so the sizes' array is reused in place, then as place_in_cells' scratch.)
     max_det = params.max_dets[-1]
-    det_cells = _offsets(np.minimum(cell_sizes, max_det))
+    np.minimum(cell_sizes, max_det, out=cell_sizes)
+    det_cells = _offsets(cell_sizes)
+    cell_sizes.fill(0)
     n_kept = int(det_cells[-1])
     det_index = np.empty(n_kept, INDEX)  # cell order, for matching
     acc_index = np.empty(n_kept, INDEX)  # the rest in accumulation order
@@ -259,9 +266,9 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         det_rank,
         det_score,
         det_cell,
-        np.zeros(len(cell_sizes), np.int64),
+        cell_sizes,  # zeros: the running count per cell
     )
-    del acc_items, cell, d_img, d_cat, d_fine
+    del acc_items, cell
 
     gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
@@ -350,9 +357,9 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
         len(params.area_rng),
         len(params.max_dets),
     )
-    precision = -np.ones(shape)
-    scores = -np.ones(shape)
-    recall = -np.ones((shape[0], shape[2], shape[3], shape[4]))
+    precision = np.full(shape, -1.0)  # not -np.ones: that makes a second array
+    scores = np.full(shape, -1.0)
+    recall = np.full((shape[0], shape[2], shape[3], shape[4]), -1.0)
     longest = max(int(np.diff(table.block_offsets).max()) if n_blocks else 0, 1)
     _run_split(
         accumulate_curves,
@@ -431,8 +438,10 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     with plain_pages():
         ground_truth = load_ground_truth(gt)
         detections = load_detections(dt, ground_truth)
+        return_free_memory()  # the scan's copies and its second thread's columns
         params = resolve_params(params, ground_truth, iou_type)
         table = match(ground_truth, detections, params)
+        return_free_memory()
         precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
     warmup.start_requested()  # the scanners' compile, if this run had to do without them

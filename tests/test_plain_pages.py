@@ -36,3 +36,14 @@ def test_setting_restored_after_success_and_error(before, tmp_path):
         assert toggle(before) is before
     finally:
         toggle(True)
+
+
+def test_free_heap_memory_is_returned_on_glibc():
+    """On Linux (glibc) evaluate trims the heap between its phases; elsewhere a no-op."""
+    import platform
+
+    from prcore import pages
+
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert pages._malloc_trim is not None
+    pages.return_free_memory()  # callable everywhere
