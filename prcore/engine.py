@@ -181,106 +181,26 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     cat_pos = _positions(gt.cat_ids, params.cat_ids)
     n_img = len(params.img_ids)
     n_cat = len(params.cat_ids)
-    n_area = len(params.area_rng)
     use_cats = params.use_cats
+    g_sel, g_cells = _ground_truth_cells(gt, img_pos, cat_pos, n_img, n_cat, use_cats)
+    order = _detection_orders(dets, img_pos, cat_pos, n_img, n_cat, use_cats, params.max_dets[-1])
+    det_cells, det_index, acc_index, det_rank, det_score, det_cell, n_dt = order
+    del order
 
-    # --- ground truth into cells (file order inside a cell; by category when pooled)
-    g_img = img_pos[gt.ann_img]
-    g_cat = cat_pos[gt.ann_cat]
-    g_keep = np.flatnonzero((g_img >= 0) & (g_cat >= 0))
-    g_img = g_img[g_keep]
-    g_cat = g_cat[g_keep]
-    if use_cats:
-        n_cells = n_cat * n_img
-        g_fine = g_cat * n_img + g_img
-    else:
-        # useCats=0: one cell per image, holding its categories in catIds order.
-        n_cells = n_img
-        g_fine = g_img * n_cat + g_cat
-    n_fine = n_img * n_cat
-
-    g_order, g_cells = _group(g_fine, n_fine, g_img if not use_cats else None, n_cells)
-    g_sel = g_keep[g_order]
-    del g_fine, g_order, g_keep, g_img, g_cat
-
-    # --- detections: dense keys (-1 where an id subset drops them) and group sizes
-    n_all = len(dets.score)
-    d_img = np.empty(n_all, INDEX)
-    d_cat = np.empty(n_all, INDEX)
-    d_fine = np.empty(n_all, np.int64)  # (category, image) pairs may pass 2**31
-    img_counts = np.zeros(n_img, np.int64)
-    n_dt = np.zeros(n_cat, np.int64)
-    fine_counts = np.zeros(n_img * n_cat, np.int64)
-    n_sel = cell_keys(
-        dets.img, dets.cat, img_pos, cat_pos, n_img, n_cat, use_cats, d_img, d_cat, d_fine,
-        img_counts, n_dt, fine_counts,
-    )  # fmt: skip
-    img_groups = _offsets(img_counts)
-    cat_groups = _offsets(n_dt)
-
-    # Two orders of the detections, from one score sort and stable scatters:
-    #   accumulation order (block, -score, image, rank) -- accumulate()'s
-    #   concatenation of images followed by a stable sort on score;
-    #   cell order (image, category, -score, file position) -- evaluateImg's
-    #   per-cell stable sort (for useCats=0, category before file position,
-    #   as its per-image list is built category by category).
-    # Per-detection temporaries are released as soon as they are used: at
-    # COCO scale each is several MB and together they set the peak memory.
-    score_all = dets.score
-    items = np.empty(n_sel, INDEX)
-    if use_cats:
-        scatter_selected(d_img, img_groups[:-1].copy(), items)  # (image, file)
-        items = _score_sorted(items, score_all)
-        acc_items = _scatter(items, d_cat, cat_groups)  # (category, -score, image, file)
-        cell, cell_sizes = d_fine, fine_counts
-        del d_img, d_cat
-    else:
-        scatter_selected(d_cat, cat_groups[:-1].copy(), items)  # (category, file)
-        items = _scatter(items, d_img, img_groups)  # (image, category, file)
-        acc_items = _score_sorted(items, score_all)
-        cell, cell_sizes = d_img, img_counts
-        del d_cat, d_fine
-    del items
-    return_free_memory()  # the sort's keys and buffers, before the cell arrays
-    # computeIoU keeps only the top maxDets[-1] of each cell. (The per-cell
-    # arrays are as long as images x categories: 3 MB each at val2017 scale,
-    # so the sizes' array is reused in place, then as place_in_cells' scratch.)
-    max_det = params.max_dets[-1]
-    np.minimum(cell_sizes, max_det, out=cell_sizes)
-    det_cells = _offsets(cell_sizes)
-    cell_sizes.fill(0)
-    n_kept = int(det_cells[-1])
-    det_index = np.empty(n_kept, INDEX)  # cell order, for matching
-    acc_index = np.empty(n_kept, INDEX)  # the rest in accumulation order
-    det_rank = np.empty(n_kept, INDEX)
-    det_score = np.empty(n_kept, np.float64)
-    det_cell = np.empty(n_kept, INDEX)
-    place_in_cells(
-        acc_items,
-        cell,
-        det_cells,
-        max_det,
-        score_all,
-        det_index,
-        acc_index,
-        det_rank,
-        det_score,
-        det_cell,
-        cell_sizes,  # zeros: the running count per cell
-    )
-    del acc_items, cell
-
-    gt_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
-    gt_area = np.ascontiguousarray(gt.ann_area[g_sel])
-    gt_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
-    gt_id = np.ascontiguousarray(gt.ann_id[g_sel])
-    iou_thrs = params.iou_thrs_array()
     area_rng = params.area_rng_array()
-
     det_state = _match_all_cells(
-        det_cells, det_index, dets.bbox, g_cells, gt_box, gt_area, gt_crowd, gt_id,
-        iou_thrs, area_rng,
-    )  # fmt: skip
+        det_cells,
+        det_index,
+        dets.bbox,
+        g_cells,
+        np.ascontiguousarray(gt.ann_bbox[g_sel]),
+        np.ascontiguousarray(gt.ann_area[g_sel]),
+        np.ascontiguousarray(gt.ann_crowd[g_sel]),
+        np.ascontiguousarray(gt.ann_id[g_sel]),
+        params.iou_thrs_array(),
+        area_rng,
+    )
+    del det_index  # cell order: only the matching needs it
 
     if use_cats:
         block_offsets = det_cells[::n_img] if n_img else np.zeros(n_cat + 1, np.int64)
@@ -288,10 +208,10 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
         n_blocks = n_cat
         g_block = cat_pos[gt.ann_cat[g_sel]]
     else:
-        block_offsets = np.array([0, len(det_index)], np.int64)
+        block_offsets = np.array([0, len(acc_index)], np.int64)
         n_blocks = 1
         g_block = np.zeros(len(g_sel), np.int64)
-    n_pos = np.zeros((n_blocks, n_area), np.int64)
+    n_pos = np.zeros((n_blocks, len(area_rng)), np.int64)
     g_ar = gt.ann_area[g_sel]
     g_cr = gt.ann_crowd[g_sel]
     for a, (lo, hi) in enumerate(area_rng):
@@ -311,10 +231,96 @@ def match(gt: GroundTruth, dets: Detections, params: Params) -> MatchTable:
     )
 
 
+def _ground_truth_cells(gt: GroundTruth, img_pos, cat_pos, n_img: int, n_cat: int, use_cats):
+    """The selected annotations grouped into cells: ``(g_sel, g_cells)``.
+
+    File order inside a cell, as ``_prepare`` appends them; with ``useCats=0``
+    one cell per image, holding its categories in ``catIds`` order.
+    """
+    g_img = img_pos[gt.ann_img]
+    g_cat = cat_pos[gt.ann_cat]
+    g_keep = np.flatnonzero((g_img >= 0) & (g_cat >= 0))
+    g_img = g_img[g_keep]
+    g_cat = g_cat[g_keep]
+    if use_cats:
+        n_cells = n_cat * n_img
+        g_fine = g_cat * n_img + g_img
+    else:
+        n_cells = n_img
+        g_fine = g_img * n_cat + g_cat
+    g_order, g_cells = _group(g_fine, n_img * n_cat, g_img if not use_cats else None, n_cells)
+    return g_keep[g_order], g_cells
+
+
+def _detection_orders(dets: Detections, img_pos, cat_pos, n_img, n_cat, use_cats, max_det):
+    """The selected detections in cell order and in accumulation order, cut to ``max_det``.
+
+    Two orders, from one score sort and stable scatters:
+      accumulation order (block, -score, image, rank) -- accumulate()'s
+      concatenation of images followed by a stable sort on score;
+      cell order (image, category, -score, file position) -- evaluateImg's
+      per-cell stable sort (for useCats=0, category before file position,
+      as its per-image list is built category by category).
+    computeIoU keeps only the top ``maxDets[-1]`` of each cell.
+
+    Returns ``det_cells`` (cell offsets), ``det_index`` (cell order), and in
+    accumulation order ``acc_index``, ``det_rank``, ``det_score``,
+    ``det_cell`` (position in cell order); and ``n_dt`` per category.
+    Per-detection temporaries are released as soon as they are used: at COCO
+    scale each is several MB and together they set the peak memory.
+    """
+    n_all = len(dets.score)
+    d_img = np.empty(n_all, INDEX)  # dense keys, -1 where an id subset drops the record
+    d_cat = np.empty(n_all, INDEX)
+    d_fine = np.empty(n_all, np.int64)  # (category, image) pairs may pass 2**31
+    img_counts = np.zeros(n_img, np.int64)
+    n_dt = np.zeros(n_cat, np.int64)
+    fine_counts = np.zeros(n_img * n_cat, np.int64)
+    n_sel = cell_keys(
+        dets.img, dets.cat, img_pos, cat_pos, n_img, n_cat, use_cats, d_img, d_cat, d_fine,
+        img_counts, n_dt, fine_counts,
+    )  # fmt: skip
+    img_groups = _offsets(img_counts)
+    cat_groups = _offsets(n_dt)
+    score_all = dets.score
+    items = np.empty(n_sel, INDEX)
+    if use_cats:
+        scatter_selected(d_img, img_groups[:-1].copy(), items)  # (image, file)
+        items = _score_sorted(items, score_all)
+        acc_items = _scatter(items, d_cat, cat_groups)  # (category, -score, image, file)
+        cell, cell_sizes = d_fine, fine_counts
+        del d_img, d_cat
+    else:
+        scatter_selected(d_cat, cat_groups[:-1].copy(), items)  # (category, file)
+        items = _scatter(items, d_img, img_groups)  # (image, category, file)
+        acc_items = _score_sorted(items, score_all)
+        cell, cell_sizes = d_img, img_counts
+        del d_cat, d_fine
+    del items
+    return_free_memory()  # the sort's keys and buffers, before the cell arrays
+    # The per-cell arrays are as long as images x categories (3 MB each at
+    # val2017 scale): the sizes' array is cut in place, then reused as
+    # place_in_cells' running count.
+    np.minimum(cell_sizes, max_det, out=cell_sizes)
+    det_cells = _offsets(cell_sizes)
+    cell_sizes.fill(0)
+    n_kept = int(det_cells[-1])
+    det_index = np.empty(n_kept, INDEX)
+    acc_index = np.empty(n_kept, INDEX)
+    det_rank = np.empty(n_kept, INDEX)
+    det_score = np.empty(n_kept, np.float64)
+    det_cell = np.empty(n_kept, INDEX)
+    place_in_cells(
+        acc_items, cell, det_cells, max_det, score_all, det_index, acc_index, det_rank,
+        det_score, det_cell, cell_sizes,
+    )  # fmt: skip
+    return det_cells, det_index, acc_index, det_rank, det_score, det_cell, n_dt
+
+
 def _match_all_cells(
     det_cells, det_index, bbox, g_cells, gt_box, gt_area, gt_crowd, gt_id, iou_thrs, area_rng
 ) -> np.ndarray:
-    """``det_state[A, T, D]`` of every cell, matched on all cores (``match_cells``)."""
+    """The packed states (see :class:`MatchTable`) of every cell, matched on all cores."""
     warmup.await_late_kernels()
     n_area, n_thr = len(area_rng), len(iou_thrs)
     det_state = np.zeros(((n_area + 3) // 4, n_thr, len(det_index)), np.uint8)
