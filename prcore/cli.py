@@ -266,6 +266,9 @@ def _exit_without_teardown(code: int) -> None:
     teardown (freeing every array and module, joining the thread pools) would
     only add about 0.1 s at COCO scale.
     """
+    from prcore import warmup
+
+    warmup.start_requested()  # the scanners' compile, if a failed run asked for it
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):

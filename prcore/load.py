@@ -597,7 +597,8 @@ def _scan(data: bytes | mmap.mmap):
         return None
     if not _scanners_ready():
         return None
-    cols = scan_results(data)
+    # _file_bytes maps files shared and read-only: their scanned pages can be dropped.
+    cols = scan_results(data, drop_pages=isinstance(data, mmap.mmap))
     if cols is None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score

@@ -7,6 +7,7 @@ validated once on construction and serialised with every result.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 import numpy as np
@@ -42,10 +43,17 @@ DEFAULTS: dict[str, dict] = {
 DEFAULTS["segm"] = DEFAULTS["bbox"]
 
 
+def _sequence(name: str, values):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"Params.{name} must be a list, got {values!r}")
+    return values
+
+
 def _ints(name: str, values) -> tuple[int, ...]:
+    values = list(_sequence(name, values))
     try:
         out = tuple(int(v) for v in values)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"Params.{name} must be a list of integers, got {values!r}") from None
     if any(out[i] != v for i, v in enumerate(values)):
         raise ValueError(f"Params.{name} must be a list of integers, got {values!r}")
@@ -53,10 +61,14 @@ def _ints(name: str, values) -> tuple[int, ...]:
 
 
 def _floats(name: str, values) -> tuple[float, ...]:
+    values = list(_sequence(name, values))
     try:
-        return tuple(float(v) for v in values)
-    except (TypeError, ValueError):
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"Params.{name} must be a list of numbers, got {values!r}") from None
+    if any(isinstance(v, (str, bytes, bool)) for v in values) or not all(map(math.isfinite, out)):
+        raise ValueError(f"Params.{name} must be a list of finite numbers, got {values!r}")
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +128,7 @@ class Params:
         else:
             try:
                 area_rng = tuple((float(lo), float(hi)) for lo, hi in self.area_rng)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(
                     f"Params.area_rng must be a list of [min, max] pairs, got {self.area_rng!r}"
                 ) from None
@@ -132,6 +144,8 @@ class Params:
         if len(area_rng) != len(labels):
             raise ValueError("Params.area_rng and area_rng_lbl must have the same length")
         fill["area_rng_lbl"] = labels
+        if self.use_cats not in (True, False):  # also 0/1, as pycocotools' useCats
+            raise ValueError(f"Params.use_cats must be true or false, got {self.use_cats!r}")
         fill["use_cats"] = bool(self.use_cats)
         for k, v in fill.items():
             object.__setattr__(self, k, v)

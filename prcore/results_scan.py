@@ -77,6 +77,7 @@ def scan_results(
     *,
     split_min_bytes: int = SPLIT_MIN_BYTES,
     chunk_bytes: int = CHUNK_BYTES,
+    drop_pages: bool = False,
 ) -> ResultColumns | None:
     """Columns of a COCO results JSON document, or None when not sure.
 
@@ -90,10 +91,14 @@ def scan_results(
         (the result is the same; tests set 0 to split every document).
     chunk_bytes : int
         Each thread scans its records in pieces of about this many bytes
-        (the result is the same; tests make it tiny). When ``data`` is a
-        memory map, the pages of each finished piece are dropped from the
-        process (``MADV_DONTNEED``; they stay in the page cache), so that a
-        large file never counts whole in the peak memory.
+        (the result is the same; tests make it tiny).
+    drop_pages : bool
+        ``data`` is a read-only shared memory map of a file (as
+        :mod:`prcore.load` makes): the pages of each finished piece are then
+        dropped from the process (``MADV_DONTNEED``; they stay in the page
+        cache and fault back in if read again), so that a large file never
+        counts whole in the peak memory. Never for private or anonymous
+        maps, whose contents that would discard.
 
     Returns
     -------
@@ -113,7 +118,7 @@ def scan_results(
     view = view.cast("B")
     buf = np.frombuffer(view, dtype=np.uint8)
     buf.flags.writeable = False  # one kernel signature for bytes and bytearray alike
-    release = _page_release(data)
+    release = _page_release(data) if drop_pages else None
     boundary = -1
     if buf.shape[0] >= split_min_bytes and (os.cpu_count() or 1) > 1:
         boundary = _record_boundary(buf, buf.shape[0] // 2)

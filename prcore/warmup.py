@@ -24,44 +24,54 @@ import atexit
 import os
 import subprocess
 import sys
+import threading
 
 _requested = False
 _started = False
 _late: subprocess.Popen | None = None
-# The helper compiles two kernels; past this, the run compiles them itself.
-_LATE_TIMEOUT_S = 120
+_late_lock = threading.Lock()
+# The helper needs about 4 s on two busy cores; past this, the run compiles itself.
+_LATE_TIMEOUT_S = 60
+
+
+def _plain_interpreter() -> bool:
+    """``sys.executable -m ...`` starts a Python (not a frozen or embedding program)."""
+    return bool(sys.executable) and not getattr(sys, "frozen", False)
 
 
 def compile_late_kernels_aside() -> None:
-    """Start a helper process compiling ``match_cells`` and ``accumulate_curves``."""
+    """Start a helper process compiling ``match_cells`` and ``accumulate_curves`` (once)."""
     global _late
-    if _late is not None or os.environ.get("PRCORE_NO_WARMUP"):
-        return
-    try:
-        _late = subprocess.Popen(
-            [sys.executable, "-m", "prcore.warmup", "--late"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError:
-        _late = None
+    with _late_lock:
+        if _late is not None or os.environ.get("PRCORE_NO_WARMUP") or not _plain_interpreter():
+            return
+        try:
+            _late = subprocess.Popen(
+                [sys.executable, "-m", "prcore.warmup", "--late"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            pass
 
 
 def await_late_kernels() -> None:
-    """Wait for the helper, if one runs, before its kernels are first called.
+    """Wait for the helper, if one was started, before its kernels are first called.
 
-    Calling them earlier would compile them here as well. Whatever the
-    helper's fate, the call afterwards loads from the cache or compiles.
+    Calling them earlier would compile them here as well. Any number of
+    threads may wait; once the helper has exited this returns at once.
+    Whatever the helper's fate, the call afterwards loads from the cache or
+    compiles.
     """
-    global _late
-    helper, _late = _late, None
+    helper = _late
     if helper is None:
         return
     try:
         helper.wait(timeout=_LATE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         helper.kill()
+        helper.wait()
 
 
 def scanners_ready() -> bool:
@@ -85,7 +95,8 @@ def request() -> None:
 
 
 def start_requested() -> None:
-    """Start the background compile now if it was requested (end of an evaluation)."""
+    """Start the background compile now if it was requested (end of an evaluation, or
+    a command about to exit without running ``atexit`` hooks)."""
     if _requested:
         start()
 
@@ -93,7 +104,7 @@ def start_requested() -> None:
 def start() -> None:
     """Compile the scanners in a background process (once per process)."""
     global _started
-    if _started or os.environ.get("PRCORE_NO_WARMUP"):
+    if _started or os.environ.get("PRCORE_NO_WARMUP") or not _plain_interpreter():
         return
     _started = True
     try:
@@ -114,10 +125,11 @@ def compile_scanners() -> None:
 
     from prcore._kernels.ids import dense_index
     from prcore.coco_scan import scan_ground_truth
+    from prcore.load import INDEX
     from prcore.results_scan import scan_results
 
     ids = np.zeros(1, np.int64)
-    dense_index(ids, ids, np.full(1, -1, np.int64), np.empty(1, np.int64))
+    dense_index(ids, ids, np.full(1, -1, np.int64), np.empty(1, INDEX))  # as load._dense calls it
     scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
     scan_ground_truth(
         b'{"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": '

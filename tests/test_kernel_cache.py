@@ -119,3 +119,34 @@ def test_cold_run_with_its_helper_gives_the_same_arrays(tmp_path):
     with np.load(tmp_path / "run.npz") as got:
         for name, array in expected.items():
             np.testing.assert_array_equal(got[name], array)
+
+
+SCANNED = r"""
+import json
+import prcore
+from prcore.example import example_paths
+from prcore._kernels.coco_scan import scan_ground_truth_kernel
+from prcore._kernels.ids import dense_index
+from prcore._kernels.results_scan import scan_results_kernel
+
+prcore.evaluate(*example_paths())
+kernels = (scan_ground_truth_kernel, scan_results_kernel, dense_index)
+print(json.dumps({
+    "hits": [sum(k._cache_hits.values()) for k in kernels],
+    "misses": [sum(k._cache_misses.values()) for k in kernels],
+}))
+"""
+
+
+def test_background_compile_caches_what_the_next_run_loads(tmp_path):
+    """The scanners' background compile (python -m prcore.warmup) caches exactly the
+    signatures the next run calls: it scans and looks ids up without compiling."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), PRCORE_NO_WARMUP="1")
+    subprocess.run([sys.executable, "-m", "prcore.warmup"], env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SCANNED], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts["misses"] == [0, 0, 0]
+    assert all(h >= 1 for h in counts["hits"])

@@ -46,6 +46,13 @@ def test_custom_area_ranges_get_labels():
         ({"max_dets": [0]}, "max_dets"),
         ({"area_rng": [[0]]}, "area_rng"),
         ({"area_rng": [[0, 1]], "area_rng_lbl": ["a", "b"]}, "area_rng_lbl"),
+        ({"img_ids": [float("inf")]}, "img_ids"),
+        ({"iou_thrs": [10**400]}, "iou_thrs"),
+        ({"iou_thrs": "1"}, "iou_thrs"),
+        ({"rec_thrs": [float("nan")]}, "rec_thrs"),
+        ({"area_rng": [[0, 10**400]]}, "area_rng"),
+        ({"use_cats": "false"}, "use_cats"),
+        ({"max_dets": 100}, "max_dets"),
     ],
 )
 def test_bad_params_name_the_field(kwargs, field):
