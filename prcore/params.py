@@ -43,29 +43,26 @@ DEFAULTS: dict[str, dict] = {
 DEFAULTS["segm"] = DEFAULTS["bbox"]
 
 
-def _sequence(name: str, values):
+def _converted(name: str, values, convert, what: str) -> tuple[list, tuple]:
+    """``(values, converted)`` of a list-valued field; ValueError naming it otherwise."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"Params.{name} must be a list, got {values!r}")
-    return values
+    values = list(values)
+    try:
+        return values, tuple(convert(v) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"Params.{name} must be a list of {what}, got {values!r}") from None
 
 
 def _ints(name: str, values) -> tuple[int, ...]:
-    values = list(_sequence(name, values))
-    try:
-        out = tuple(int(v) for v in values)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"Params.{name} must be a list of integers, got {values!r}") from None
-    if any(out[i] != v for i, v in enumerate(values)):
+    values, out = _converted(name, values, int, "integers")
+    if any(o != v for o, v in zip(out, values)):  # 1.5 or "1" are not ids
         raise ValueError(f"Params.{name} must be a list of integers, got {values!r}")
     return out
 
 
 def _floats(name: str, values) -> tuple[float, ...]:
-    values = list(_sequence(name, values))
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"Params.{name} must be a list of numbers, got {values!r}") from None
+    values, out = _converted(name, values, float, "numbers")
     if any(isinstance(v, (str, bytes, bool)) for v in values) or not all(map(math.isfinite, out)):
         raise ValueError(f"Params.{name} must be a list of finite numbers, got {values!r}")
     return out
