@@ -269,14 +269,11 @@ def _exit_without_teardown(code: int) -> None:
     from prcore import warmup
 
     warmup.start_requested()  # the scanners' compile, if a failed run asked for it
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        pass  # the reader went away (``prcore eval ... | head``), or stdout is closed
-    try:
-        sys.stderr.flush()
-    except (BrokenPipeError, ValueError):
-        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the reader went away (``prcore eval ... | head``), or it is closed
     os._exit(code)
 
 

@@ -242,6 +242,13 @@ def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     table = np.ascontiguousarray(table, np.int64)
     if not compiled_or_cached(dense_index):
         return _dense_numpy(ids, table)
+    return _dense_kernel(ids, table)
+
+
+def _dense_kernel(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`_dense` by the kernel (int64 inputs; :mod:`prcore.warmup` compiles this call)."""
+    from prcore._kernels.ids import dense_index
+
     out = np.empty(len(ids), INDEX)
     direct = len(table) and 0 <= table[0] and table[-1] < 1 << 25 and len(ids) > 4 * len(table)
     lookup = np.full(int(table[-1]) + 1 if direct else 0, -1, np.int64)

@@ -207,8 +207,9 @@ class _Span:
     pieces: tuple[_Piece, ...]
 
 
-def _scan_span(buf: np.ndarray, start: int, stop: int, chunk_bytes: int = CHUNK_BYTES,
-               release=None) -> _Span:  # fmt: skip
+def _scan_span(
+    buf: np.ndarray, start: int, stop: int, chunk_bytes: int = CHUNK_BYTES, release=None
+) -> _Span:
     """Scan the records from ``start`` (0: the whole document) up to ``stop`` (-1: the end).
 
     In pieces: each piece ends at a guessed record boundary about

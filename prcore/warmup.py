@@ -7,7 +7,6 @@ it parses the files and compiles the grouping kernels itself: on two cores
 that takes about a third off the first run. ``PRCORE_NO_WARMUP=1`` turns
 both off.
 
-
 The scanners make parsing 10-40x faster than a JSON parser, but compiling
 them takes several seconds, more than the general path (pydantic_core's JSON
 parser) needs even for a val2017-sized file. So until they are in numba's
@@ -15,7 +14,7 @@ on-disk cache, :mod:`prcore.load` parses with the general path and calls
 :func:`request`; once the evaluation is done (or at exit, for callers that
 only load), :func:`start` compiles them in a detached background process, so
 that the compile does not compete with the run that asked for it. The runs
-after it take the fast path. ``PRCORE_NO_WARMUP=1`` turns this off.
+after it take the fast path.
 """
 
 from __future__ import annotations
@@ -34,26 +33,33 @@ _late_lock = threading.Lock()
 _LATE_TIMEOUT_S = 60
 
 
-def _plain_interpreter() -> bool:
-    """``sys.executable -m ...`` starts a Python (not a frozen or embedding program)."""
+def _allowed() -> bool:
+    """Not turned off, and ``sys.executable -m ...`` starts a Python (not a frozen app)."""
+    if os.environ.get("PRCORE_NO_WARMUP"):
+        return False
     return bool(sys.executable) and not getattr(sys, "frozen", False)
+
+
+def _spawn(*args: str, detached: bool) -> subprocess.Popen | None:
+    """``python -m prcore.warmup ARGS`` in a silent child process, or None."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "prcore.warmup", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=detached,
+        )
+    except OSError:
+        return None  # the kernels then compile where they are first called
 
 
 def compile_late_kernels_aside() -> None:
     """Start a helper process compiling ``match_cells`` and ``accumulate_curves`` (once)."""
     global _late
     with _late_lock:
-        if _late is not None or os.environ.get("PRCORE_NO_WARMUP") or not _plain_interpreter():
-            return
-        try:
-            _late = subprocess.Popen(
-                [sys.executable, "-m", "prcore.warmup", "--late"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            pass
+        if _late is None and _allowed():
+            _late = _spawn("--late", detached=False)
 
 
 def await_late_kernels() -> None:
@@ -75,7 +81,7 @@ def await_late_kernels() -> None:
 
 
 def scanners_ready() -> bool:
-    """Both scanners compiled here or cached on disk."""
+    """The scanners and the id lookup compiled here or cached on disk."""
     from prcore._kernels.coco_scan import scan_ground_truth_kernel
     from prcore._kernels.ids import dense_index
     from prcore._kernels.jit import compiled_or_cached
@@ -104,32 +110,21 @@ def start_requested() -> None:
 def start() -> None:
     """Compile the scanners in a background process (once per process)."""
     global _started
-    if _started or os.environ.get("PRCORE_NO_WARMUP") or not _plain_interpreter():
-        return
-    _started = True
-    try:
-        subprocess.Popen(
-            [sys.executable, "-m", "prcore.warmup"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError:
-        pass  # the fast path simply stays off
+    if not _started and _allowed():
+        _started = True
+        _spawn(detached=True)  # if it cannot start, the fast path simply stays off
 
 
 def compile_scanners() -> None:
     """Run each scanner (and the id lookup) once on tiny input: numba compiles and caches it."""
     import numpy as np
 
-    from prcore._kernels.ids import dense_index
     from prcore.coco_scan import scan_ground_truth
-    from prcore.load import INDEX
+    from prcore.load import _dense_kernel
     from prcore.results_scan import scan_results
 
-    ids = np.zeros(1, np.int64)
-    dense_index(ids, ids, np.full(1, -1, np.int64), np.empty(1, INDEX))  # as load._dense calls it
+    ids = np.zeros(5, np.int64)
+    _dense_kernel(ids, ids[:1])
     scan_results(b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]')
     scan_ground_truth(
         b'{"images": [{"id": 1}], "categories": [{"id": 1, "name": "a"}], "annotations": '

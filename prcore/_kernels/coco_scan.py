@@ -456,7 +456,7 @@ def scan_ground_truth_kernel(
     fb_slot, fb_start, fb_end : int64 (fb_cap,)
         Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, otherwise
         ``area[i - 4 * acap]``, and the number's byte span.
-    stack : uint8 (MAX_DEPTH,)
+    stack : uint8 (_MAX_DEPTH,)
         Scratch for nested values (``results_scan.new_stack``).
 
     Returns

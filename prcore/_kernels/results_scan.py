@@ -102,12 +102,11 @@ _F_SCORE = 8
 _F_ALL = 15
 
 _MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
-MAX_DEPTH = _MAX_DEPTH
 
 
 def new_stack() -> np.ndarray:
     """Scratch for the scanners' nesting stack."""
-    return np.empty(MAX_DEPTH, np.uint8)
+    return np.empty(_MAX_DEPTH, np.uint8)
 
 
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
@@ -824,8 +823,8 @@ def scan_results_kernel(
         Undecided numbers: where each goes (``i < 4 * cap`` is ``bbox.flat[i]``,
         otherwise ``score[i - 4 * cap]``) and its byte span, for
         ``float(bytes)`` in the caller.
-    stack : uint8 (MAX_DEPTH,)
-        Scratch for nested values (see :func:`new_stack`; allocated by the
+    stack : uint8 (_MAX_DEPTH,)
+        Scratch for nested values (:func:`new_stack`; allocated by the
         caller, so that loading the kernel from the cache needs none of
         numba's array-allocation code).
     start : int
