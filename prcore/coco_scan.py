@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prcore._kernels.coco_scan import FALLBACK_FULL, OK, scan_ground_truth_kernel
-from prcore._kernels.results_scan import new_stack
+from prcore._kernels import scan_ground_truth_kernel
+from prcore._kernels.scan_constants import FALLBACK_FULL, OK, new_stack
 from prcore.results_scan import _tables
 
 # Lower bounds on the bytes one record takes, comma included: {"id":0}, and

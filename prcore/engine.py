@@ -17,18 +17,18 @@ from typing import Any
 import numpy as np
 
 from prcore import warmup
-from prcore._kernels.accumulate import accumulate_curves
-from prcore._kernels.ids import dense_index
-from prcore._kernels.jit import compiled_or_cached, preload
-from prcore._kernels.match import match_cells
-from prcore._kernels.order import (
+from prcore._kernels import (
+    accumulate_curves,
     cell_keys,
+    dense_index,
     descending_score_keys,
+    match_cells,
     place_in_cells,
     radix_sort,
     scatter_by_key,
     scatter_selected,
 )
+from prcore._kernels.native import bundle
 from prcore.errors import PrcoreInputError
 from prcore.load import INDEX, Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.pages import plain_pages, return_free_memory
@@ -410,11 +410,19 @@ _preloading: threading.Thread | None = None
 
 
 def _preload_kernels() -> None:
-    """In a fresh process, load the engine's cached kernels while the files are scanned."""
+    """In a fresh process, load the engine's cached kernels while the files are scanned.
+
+    Not needed when the ahead-of-time build serves them: it loaded in one go.
+    """
     global _preloading
-    if _preloading is None and not match_cells.overloads:
+    if _preloading is None and bundle() is None and not match_cells.jit.overloads:
+        from prcore._kernels.jit import preload
+
         _preloading = threading.Thread(
-            target=preload, args=(_KERNELS,), name="prcore-preload", daemon=True
+            target=preload,
+            args=([k.jit for k in _KERNELS],),
+            name="prcore-preload",
+            daemon=True,
         )
         _preloading.start()
 
@@ -439,7 +447,7 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
     from prcore.result import EvaluationResult
 
     _preload_kernels()
-    if not (compiled_or_cached(match_cells) and compiled_or_cached(accumulate_curves)):
+    if not (match_cells.ready() and accumulate_curves.ready()):
         warmup.compile_late_kernels_aside()  # a cold first run: compile them in parallel
     with plain_pages():
         ground_truth = load_ground_truth(gt)
@@ -450,7 +458,9 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
         return_free_memory()
         precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
-    warmup.start_requested()  # the scanners' compile, if this run had to do without them
+    if bundle() is None:
+        warmup.request_native()  # later processes then start without numba
+    warmup.start_requested()  # the background build or compile, if this run did without it
     return EvaluationResult.build(
         params=params,
         ground_truth=ground_truth,

@@ -235,19 +235,18 @@ def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     One kernel pass once numba has it cached (it compiles in the background
     with the scanners); until then numpy, with the same result.
     """
-    from prcore._kernels.ids import dense_index
-    from prcore._kernels.jit import compiled_or_cached
+    from prcore._kernels import dense_index
 
     ids = np.ascontiguousarray(ids, np.int64)
     table = np.ascontiguousarray(table, np.int64)
-    if not compiled_or_cached(dense_index):
+    if not dense_index.ready():
         return _dense_numpy(ids, table)
     return _dense_kernel(ids, table)
 
 
 def _dense_kernel(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     """:func:`_dense` by the kernel (int64 inputs; :mod:`prcore.warmup` compiles this call)."""
-    from prcore._kernels.ids import dense_index
+    from prcore._kernels import dense_index
 
     out = np.empty(len(ids), INDEX)
     direct = len(table) and 0 <= table[0] and table[-1] < 1 << 25 and len(ids) > 4 * len(table)

@@ -21,14 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from prcore._kernels.results_scan import (
-    FALLBACK_FULL,
-    OK,
-    PAUSED,
-    new_stack,
-    power_tables,
-    scan_results_kernel,
-)
+from prcore._kernels import scan_results_kernel
+from prcore._kernels.scan_constants import FALLBACK_FULL, OK, PAUSED, new_stack, power_tables
 
 # The shortest record, {"image_id":0,"category_id":0,"bbox":[0,0,0,0],"score":0},
 # plus its comma bounds how many records a file of a given size can hold.

@@ -15,6 +15,13 @@ on-disk cache, :mod:`prcore.load` parses with the general path and calls
 only load), :func:`start` compiles them in a detached background process, so
 that the compile does not compete with the run that asked for it. The runs
 after it take the fast path.
+
+The same background process first builds the kernels ahead of time
+(:mod:`prcore._kernels.native`) when no current build exists, so that later
+processes need not import numba at all; only if that build cannot be done here
+(no C compiler, no ``numba.pycc``) does it compile the scanners with the JIT.
+A failed build is remembered per source version, and at most one build runs
+at a time.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import sys
 import threading
 
 _requested = False
+_native_requested = False
 _started = False
 _late: subprocess.Popen | None = None
 _late_lock = threading.Lock()
@@ -82,14 +90,9 @@ def await_late_kernels() -> None:
 
 def scanners_ready() -> bool:
     """The scanners and the id lookup compiled here or cached on disk."""
-    from prcore._kernels.coco_scan import scan_ground_truth_kernel
-    from prcore._kernels.ids import dense_index
-    from prcore._kernels.jit import compiled_or_cached
-    from prcore._kernels.results_scan import scan_results_kernel
+    from prcore._kernels import dense_index, scan_ground_truth_kernel, scan_results_kernel
 
-    return all(
-        compiled_or_cached(k) for k in (scan_results_kernel, scan_ground_truth_kernel, dense_index)
-    )
+    return all(k.ready() for k in (scan_results_kernel, scan_ground_truth_kernel, dense_index))
 
 
 def request() -> None:
@@ -100,19 +103,34 @@ def request() -> None:
         atexit.register(start)
 
 
+def request_native() -> None:
+    """Build the kernels ahead of time in the background once this process's work is done.
+
+    Only when no build for the current source exists, none is running, none
+    failed here before, and ``PRCORE_NO_NATIVE`` is unset.
+    """
+    global _native_requested
+    from prcore._kernels import native
+
+    if not _native_requested and native.build_wanted():
+        _native_requested = True
+        atexit.register(start)
+
+
 def start_requested() -> None:
-    """Start the background compile now if it was requested (end of an evaluation, or
+    """Start the background work now if it was requested (end of an evaluation, or
     a command about to exit without running ``atexit`` hooks)."""
-    if _requested:
+    if _requested or _native_requested:
         start()
 
 
 def start() -> None:
-    """Compile the scanners in a background process (once per process)."""
+    """Start the requested background work in one detached process (once per process)."""
     global _started
     if not _started and _allowed():
         _started = True
-        _spawn(detached=True)  # if it cannot start, the fast path simply stays off
+        args = ("--native",) if _native_requested else ()
+        _spawn(*args, detached=True)  # if it cannot start, the fast path simply stays off
 
 
 def compile_scanners() -> None:
@@ -132,10 +150,24 @@ def compile_scanners() -> None:
     )
 
 
+def build_native_or_compile_scanners() -> None:
+    """The background job after a run: the AOT build, else the scanners' JIT compile."""
+    from prcore._kernels import native
+
+    try:
+        os.nice(10)  # background work: the user's next run comes first
+    except (AttributeError, OSError):
+        pass
+    if native.build_locked() is None and not scanners_ready():
+        compile_scanners()
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--late"]:
         from prcore.engine import compile_late_kernels
 
         compile_late_kernels()
+    elif sys.argv[1:] == ["--native"]:
+        build_native_or_compile_scanners()
     else:
         compile_scanners()

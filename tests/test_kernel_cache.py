@@ -36,7 +36,7 @@ from prcore._kernels.match import match_cells
 from prcore.engine import _KERNELS
 print(json.dumps({
     "cache_hits": sum(match_cells._cache_hits.values()),
-    "misses": sum(sum(k._cache_misses.values()) for k in _KERNELS),
+    "misses": sum(sum(k.jit._cache_misses.values()) for k in _KERNELS),
     "refreshed": bool(refreshes),
 }))
 """

@@ -33,11 +33,7 @@ from prcore._kernels.results_scan import (
     _skip_value,
     _skip_ws,
 )
-
-# Status codes of scan_ground_truth_kernel (the results scanner's values).
-OK = 0
-REJECT = 1
-FALLBACK_FULL = 2
+from prcore._kernels.scan_constants import FALLBACK_FULL, OK, REJECT  # this kernel's status codes
 
 # What a section scanner returns instead of a position.
 _POS_REJECT = -1
@@ -456,7 +452,7 @@ def scan_ground_truth_kernel(
     fb_slot, fb_start, fb_end : int64 (fb_cap,)
         Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, otherwise
         ``area[i - 4 * acap]``, and the number's byte span.
-    stack : uint8 (_MAX_DEPTH,)
+    stack : uint8 (MAX_DEPTH,)
         Scratch for nested values (``results_scan.new_stack``).
 
     Returns

@@ -35,16 +35,17 @@ from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 from numba.extending import intrinsic
 
 from prcore._kernels.jit import jit
-
-# Status codes of scan_results_kernel.
-OK = 0
-REJECT = 1
-FALLBACK_FULL = 2
-PAUSED = 3  # stopped at a record boundary the caller named (see scan_results_kernel)
-
-# Power-of-ten table range, as in Go's strconv (eisel_lemire.go).
-POW10_MIN = -348
-POW10_MAX = 347
+from prcore._kernels.scan_constants import (  # noqa: F401 - status codes re-exported for tests
+    FALLBACK_FULL,
+    MAX_DEPTH,
+    OK,
+    PAUSED,
+    POW10_MAX,
+    POW10_MIN,
+    REJECT,
+    new_stack,
+    power_tables,
+)
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
@@ -100,14 +101,6 @@ _F_CAT = 2
 _F_BOX = 4
 _F_SCORE = 8
 _F_ALL = 15
-
-_MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
-
-
-def new_stack() -> np.ndarray:
-    """Scratch for the scanners' nesting stack."""
-    return np.empty(_MAX_DEPTH, np.uint8)
-
 
 _MAX_NUMBER_LEN = 4000  # CPython refuses int tokens over 4300 digits
 
@@ -172,49 +165,6 @@ def _f64_from_bits(typingctx, bits):
         return builder.bitcast(args[0], ir.DoubleType())
 
     return sig, codegen
-
-
-def power_tables() -> tuple[np.ndarray, ...]:
-    """Exact tables for the kernel, built with Python integers.
-
-    Returns
-    -------
-    tables : tuple ``(pow_hi, pow_lo, pow_e2, pow_exact, exact, pow10_int)``
-    pow_hi, pow_lo : uint64 (POW10_MAX - POW10_MIN + 1,)
-        High and low words of ``floor(10**q * 2**(127 - pow_e2[q]))``, a
-        128-bit number in ``[2**127, 2**128)``; truncation (never rounding up)
-        is what the Eisel-Lemire error bound assumes.
-    pow_e2 : int64 (same,)
-        ``floor(log2(10**q))``.
-    pow_exact : uint8 (same,)
-        Whether the 128 bits hold ``10**q`` exactly (``0 <= q <= 55``).
-    exact : float64 (23,)
-        ``1e0 .. 1e22``, the powers of ten a double holds exactly.
-    pow10_int : uint64 (20,)
-        ``10**k`` as integers.
-    """
-    count = POW10_MAX - POW10_MIN + 1
-    hi = np.empty(count, np.uint64)
-    lo = np.empty(count, np.uint64)
-    e2 = np.empty(count, np.int64)
-    is_exact = np.zeros(count, np.uint8)
-    mask = (1 << 64) - 1
-    for i, q in enumerate(range(POW10_MIN, POW10_MAX + 1)):
-        if q >= 0:
-            p = 10**q
-            e = p.bit_length() - 1
-            t = p << (127 - e) if e <= 127 else p >> (e - 127)
-            is_exact[i] = (t << (e - 127) if e >= 127 else t >> (127 - e)) == p
-        else:
-            d = 10**-q
-            e = -d.bit_length()  # 10**-q is never a power of two
-            t = (1 << (127 - e)) // d
-        hi[i] = t >> 64
-        lo[i] = t & mask
-        e2[i] = e
-    exact = np.array([10.0**k for k in range(23)], dtype=np.float64)
-    pow10_int = np.array([10**k for k in range(20)], dtype=np.uint64)
-    return hi, lo, e2, is_exact, exact, pow10_int
 
 
 @jit(inline="always")
@@ -481,7 +431,7 @@ def _skip_value(src, pos, n, stack):
             if _ld(src, pos) == close:
                 pos += 1
             else:
-                if depth >= _MAX_DEPTH:
+                if depth >= MAX_DEPTH:
                     return -1
                 stack[depth] = c
                 depth += 1
@@ -823,7 +773,7 @@ def scan_results_kernel(
         Undecided numbers: where each goes (``i < 4 * cap`` is ``bbox.flat[i]``,
         otherwise ``score[i - 4 * cap]``) and its byte span, for
         ``float(bytes)`` in the caller.
-    stack : uint8 (_MAX_DEPTH,)
+    stack : uint8 (MAX_DEPTH,)
         Scratch for nested values (:func:`new_stack`; allocated by the
         caller, so that loading the kernel from the cache needs none of
         numba's array-allocation code).
