@@ -18,6 +18,7 @@ from collections.abc import Callable
 # Distribution name of each tool, for its version.
 DISTRIBUTIONS = {
     "prcore": "prcore",
+    "prcore-jit": "prcore",
     "pycocotools": "pycocotools",
     "faster-coco-eval": "faster-coco-eval",
     "hotcoco": "hotcoco",
@@ -47,6 +48,13 @@ def prcore_stats(gt: str, dt: str) -> list[float]:
     import prcore
 
     return [float(v) for v in prcore.evaluate(gt, dt).stats]
+
+
+def prcore_jit_stats(gt: str, dt: str) -> list[float]:
+    """prcore without its ahead-of-time kernel build: numba's JIT kernels from its cache
+    (what a machine without a C compiler runs)."""
+    os.environ["PRCORE_NO_NATIVE"] = "1"  # read when the first kernel is called
+    return prcore_stats(gt, dt)
 
 
 def _cocoeval_stats(coco_cls, eval_cls, gt: str, dt: str, load_res: str = "loadRes"):
@@ -101,6 +109,7 @@ def vernier_stats(gt: str, dt: str) -> list[float]:
 
 STATS: dict[str, Callable[[str, str], list[float]]] = {
     "prcore": prcore_stats,
+    "prcore-jit": prcore_jit_stats,
     "pycocotools": pycocotools_stats,
     "faster-coco-eval": faster_coco_eval_stats,
     "hotcoco": hotcoco_stats,
@@ -123,11 +132,11 @@ def cli_command(tool: str, gt: str, dt: str) -> list[str]:
     The tool's own command line where it ships one with its Python package
     (prcore, hotcoco's ``coco``); otherwise ``python`` running the function above.
     """
-    if tool == "prcore":
+    if tool in ("prcore", "prcore-jit"):
         script = _console_script("prcore")
-        return (
-            [script, "eval", gt, dt] if script else [sys.executable, "-m", "prcore", "eval", gt, dt]
-        )
+        argv = [script] if script else [sys.executable, "-m", "prcore"]
+        jit_only = ["env", "PRCORE_NO_NATIVE=1"] if tool == "prcore-jit" else []
+        return [*jit_only, *argv, "eval", gt, dt]
     if tool == "hotcoco" and _console_script("coco"):
         return [_console_script("coco"), "eval", "--gt", gt, "--dt", dt, "--iou-type", "bbox"]
     return [sys.executable, os.path.abspath(__file__), tool, gt, dt]

@@ -3,9 +3,28 @@
 The suite exercises numba's JIT kernels: an ahead-of-time build that a
 background job might drop into the cache mid-session would otherwise switch
 later tests (and their subprocesses) to it. ``tests/test_native.py`` builds
-and checks that path on purpose, in a directory of its own.
+that path on purpose, in a directory of its own, and reruns the oracle suites
+on it with ``PRCORE_TEST_NATIVE=1``: then every kernel call must be served by
+the build, and numba must never be imported.
 """
 
 import os
+import sys
 
-os.environ["PRCORE_NO_NATIVE"] = "1"
+import pytest
+
+NATIVE = bool(os.environ.get("PRCORE_TEST_NATIVE"))
+if not NATIVE:
+    os.environ["PRCORE_NO_NATIVE"] = "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _native_serves_every_call():
+    if not NATIVE:
+        yield
+        return
+    from prcore._kernels import native
+
+    assert native.bundle() is not None, "PRCORE_TEST_NATIVE=1 but no ahead-of-time build loads"
+    yield
+    assert "numba" not in sys.modules, "a kernel call fell back to numba's JIT"
