@@ -12,9 +12,10 @@ All tools read the same generated files (see generate.py). Three measurements:
   that machine noise hits all tools alike. Median over the repeats.
 - CLI: a fresh process per run that imports, loads, evaluates and prints
   (peers.cli_command), interleaved the same way. Median wall time.
-- prcore's one-time Numba compile: its CLI with an empty NUMBA_CACHE_DIR, then
-  again once the background job it starts (the kernels' ahead-of-time build,
-  prcore/_kernels/native.py) has put its module in that cache.
+- prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again once
+  the background job it starts is done, three ways (see measure_compile): with
+  the kernels pip install built ahead of time into the package, without that
+  build, and with numba's JIT only.
 
 "prcore" is the default install: kernels from the ahead-of-time build, which
 loads without numba. "prcore-jit" is the same code with PRCORE_NO_NATIVE=1:
@@ -151,30 +152,24 @@ def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> N
 _BACKGROUND_DONE = """
 from prcore._kernels import native
 from prcore import warmup
-done = native.bundle_path() is not None or (not native.build_wanted() and warmup.scanners_ready())
+done = native.bundle() is not None or (not native.build_wanted() and warmup.scanners_ready())
 raise SystemExit(0 if done else 1)
 """
 
 
 def _background_done(env: dict) -> bool:
-    """The cold run's background job finished: the AOT build is in place, or it failed
-    and the scanners are in numba's cache instead."""
+    """A run's background job is done (or none was needed): the ahead-of-time build
+    loads, or it cannot be built here and the scanners are in numba's cache instead."""
     return subprocess.run([sys.executable, "-c", _BACKGROUND_DONE], env=env).returncode == 0
 
 
-def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
-    """prcore's CLI with an empty Numba cache, then once its background job is done.
-
-    The cold run compiles the evaluation kernels, parses with the general path
-    and then starts a detached background job (prcore/warmup.py) that builds
-    the kernels ahead of time; ``background_done_after_s`` is when that build
-    is in the cache, counted from the cold run's start.
-    """
-    argv = cli_command("prcore", gt, dt)
+def _first_runs(argv: list[str], extra_env: dict, timeout: float) -> dict:
+    """A run in an empty numba cache, its background job waited for, then the next run."""
     with tempfile.TemporaryDirectory(prefix="prcore-numba-cache-") as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        for name in ("PRCORE_NO_WARMUP", "PRCORE_NO_NATIVE"):  # measure the default first run
+        for name in ("PRCORE_NO_WARMUP", "PRCORE_NO_NATIVE"):  # the default first run
             env.pop(name, None)
+        env.update(extra_env)
         t0 = time.perf_counter()
         cold, _, error = run_fresh(argv, env)
         if error:
@@ -182,18 +177,43 @@ def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
         while not _background_done(env) and time.perf_counter() - t0 < timeout:
             time.sleep(0.5)
         ready = time.perf_counter() - t0
-        native = subprocess.run(
-            [sys.executable, "-c", "from prcore._kernels import native; print(native.bundle_path())"],
-            env=env, capture_output=True, text=True,
-        ).stdout.strip() != "None"  # fmt: skip
         second, _, error = run_fresh(argv, env)
-    return {
-        "cold_s": cold,
-        "background_done_after_s": ready,
-        "native_built": native,
-        "second_s": second,
-        "error": error,
-    }
+    return {"first_s": cold, "background_done_after_s": ready, "next_s": second, "error": error}
+
+
+def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
+    """prcore's first runs in an empty numba cache, three ways.
+
+    - ``after_install``: with the ahead-of-time build that ``pip install`` put
+      into the package (``prebuilt``: whether it did);
+    - ``without_prebuilt``: that build moved aside (an install that could not
+      build it): the run JIT-compiles, then its background job builds it;
+    - ``jit_only``: ``PRCORE_NO_NATIVE=1``: the run JIT-compiles, and its
+      background job compiles the byte scanners.
+    ``background_done_after_s`` counts from the first run's start.
+    """
+    argv = cli_command("prcore", gt, dt)
+    where = subprocess.run(
+        [sys.executable, "-c", "from prcore._kernels import native; print(native.PREBUILT)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    prebuilt = Path(where)
+    out = {"prebuilt": any(prebuilt.glob("prcore_native_*"))}
+    out["after_install"] = _first_runs(argv, {}, timeout)
+    aside = prebuilt.with_name(f"prebuilt.aside-{os.getpid()}")
+    if out["prebuilt"]:
+        prebuilt.rename(aside)
+    try:
+        out["without_prebuilt"] = _first_runs(argv, {}, timeout)
+    finally:
+        if out["prebuilt"]:
+            aside.rename(prebuilt)
+    out["jit_only"] = _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}, timeout)
+    errors = [
+        f"{k}: {v['error']}" for k, v in out.items() if isinstance(v, dict) and v.get("error")
+    ]
+    out["error"] = "; ".join(errors) or None
+    return out
 
 
 def _version(tool: str) -> str | None:
@@ -305,19 +325,25 @@ def main(argv=None) -> None:
         notes.append("pycocotools was not run (or failed), so the stats are compared with prcore.")
     if compile_:
         if compile_.get("error"):
-            notes.append(f"prcore with an empty Numba cache: error {compile_['error']}")
+            notes.append(
+                f"prcore's first runs with an empty Numba cache: error {compile_['error']}"
+            )
         else:
-            job = (
-                "built the kernels ahead of time"
-                if compile_["native_built"]
-                else "could not build the kernels ahead of time and compiled the byte scanners"
+            a, w, j = compile_["after_install"], compile_["without_prebuilt"], compile_["jit_only"]
+            install = (
+                "with the kernels pip install built into the package"
+                if compile_["prebuilt"]
+                else "(pip install had not built the kernels into the package)"
             )
             notes.append(
-                f"prcore's one-time Numba compile: the first CLI run with an empty "
-                f"NUMBA_CACHE_DIR took {compile_['cold_s']:.2f} s (kernels JIT-compiled, general "
-                f"JSON path); its background job {job}, done "
-                f"{compile_['background_done_after_s']:.1f} s after the run started; the next "
-                f"run took {compile_['second_s']:.2f} s."
+                f"prcore's first run with an empty NUMBA_CACHE_DIR, {install}: "
+                f"{a['first_s']:.2f} s (next run {a['next_s']:.2f} s). Without that build: "
+                f"{w['first_s']:.2f} s (kernels JIT-compiled, general JSON path); its background "
+                f"job built the kernels ahead of time, done {w['background_done_after_s']:.1f} s "
+                f"after the run started; the next run took {w['next_s']:.2f} s. JIT only "
+                f"(PRCORE_NO_NATIVE=1): {j['first_s']:.2f} s; the byte scanners compiled in the "
+                f"background, done after {j['background_done_after_s']:.1f} s; next run "
+                f"{j['next_s']:.2f} s."
             )
     text = markdown(results, header, reference, notes)
     print(text)

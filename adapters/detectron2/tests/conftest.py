@@ -9,6 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# As in tests/conftest.py: these tests run prcore's JIT kernels, and no run here
+# starts a background build of the ahead-of-time ones.
+os.environ.setdefault("PRCORE_NO_NATIVE", "1")
 
 
 @dataclass(frozen=True)
