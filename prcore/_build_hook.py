@@ -13,6 +13,7 @@ builds in the background after its first run, or uses numba's JIT.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,9 @@ class build_py(_build_py):
             root = Path(self.build_lib).resolve()  # what gets installed
         target = root / "prcore" / "_kernels" / "prebuilt"
         target.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+        )
         print("prcore: building the kernels ahead of time (about 20-60 s) ...", flush=True)
         try:
             done = subprocess.run(
@@ -52,5 +55,7 @@ class build_py(_build_py):
             print(f"prcore: ahead-of-time build skipped ({exc}); the JIT serves", flush=True)
             return
         if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            print(f"prcore: ahead-of-time build failed ({last}); the JIT serves", flush=True)
+            lines = done.stderr.strip().splitlines() or ["no message"]
+            errors = [line for line in lines if re.match(r"\w+(Error|Exception):", line)]
+            reason = (errors or lines)[-1]
+            print(f"prcore: ahead-of-time build failed ({reason}); the JIT serves", flush=True)

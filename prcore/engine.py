@@ -392,6 +392,8 @@ def accumulate(table: MatchTable, params: Params, min_score: float = -np.inf):
             np.empty(longest, np.float64),
         ),
     )
+    if bundle() is None:  # evaluate() and the COCOeval facade both come here
+        warmup.request_native()  # later processes then start without numba
     return precision, recall, scores
 
 
@@ -458,8 +460,6 @@ def evaluate(gt: Any, dt: Any, iou_type: str = "bbox", params: Params | None = N
         return_free_memory()
         precision, recall, scores = accumulate(table, params)
     _warn_categories_without_gt(ground_truth, detections, table, params)
-    if bundle() is None:
-        warmup.request_native()  # later processes then start without numba
     warmup.start_requested()  # the background build or compile, if this run did without it
     return EvaluationResult.build(
         params=params,

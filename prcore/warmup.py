@@ -34,6 +34,7 @@ import threading
 
 _requested = False
 _native_requested = False
+_native_checked = False
 _started = False
 _late: subprocess.Popen | None = None
 _late_lock = threading.Lock()
@@ -109,10 +110,13 @@ def request_native() -> None:
     Only when no build for the current source exists, none is running, none
     failed here before, and ``PRCORE_NO_NATIVE`` is unset.
     """
-    global _native_requested
+    global _native_checked, _native_requested
     from prcore._kernels import native
 
-    if not _native_requested and native.build_wanted():
+    if _native_checked:
+        return
+    _native_checked = True
+    if native.build_wanted():
         _native_requested = True
         atexit.register(start)
 
@@ -158,7 +162,7 @@ def build_native_or_compile_scanners() -> None:
         os.nice(10)  # background work: the user's next run comes first
     except (AttributeError, OSError):
         pass
-    if native.build_locked() is None and not scanners_ready():
+    if native.build_locked() in ("failed", "unavailable") and not scanners_ready():
         compile_scanners()
 
 

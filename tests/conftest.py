@@ -5,7 +5,7 @@ background job might drop into the cache mid-session would otherwise switch
 later tests (and their subprocesses) to it. ``tests/test_native.py`` builds
 that path on purpose, in a directory of its own, and reruns the oracle suites
 on it with ``PRCORE_TEST_NATIVE=1``: then every kernel call must be served by
-the build, and numba must never be imported.
+the build, numba must never be imported, and every built variant must serve.
 """
 
 import os
@@ -28,3 +28,12 @@ def _native_serves_every_call():
     assert native.bundle() is not None, "PRCORE_TEST_NATIVE=1 but no ahead-of-time build loads"
     yield
     assert "numba" not in sys.modules, "a kernel call fell back to numba's JIT"
+    from prcore import _kernels
+
+    unused = [
+        f"{h.name}#{i}"
+        for h in _kernels.HANDLES
+        for i in range(len(native.SIGNATURES[h.name]))
+        if i not in h.served
+    ]
+    assert not unused, f"built variants no call used: {unused}"

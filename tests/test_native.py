@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_oracle_generated import generate
 
 import prcore
 from prcore import _kernels
 from prcore._kernels import native
 from prcore.example import example_paths
-from test_oracle_generated import generate
 
 TESTS = Path(__file__).parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -36,11 +36,34 @@ def _env(cache: Path, **extra) -> dict:
     return dict(env, NUMBA_CACHE_DIR=str(cache), **extra)
 
 
+# The job a run starts in the background (python -m prcore.warmup --native), here
+# without looking at a build that pip install may have put into the package.
+BACKGROUND_JOB = r"""
+from pathlib import Path
+from prcore import warmup
+from prcore._kernels import native
+native.PREBUILT = Path("/nonexistent")
+warmup.build_native_or_compile_scanners()
+"""
+
+
+@pytest.fixture
+def no_prebuilt(monkeypatch, tmp_path):
+    """This process's handles look only in a fresh NUMBA_CACHE_DIR, never the package's build."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("PRCORE_NO_NATIVE", raising=False)
+    monkeypatch.setattr(native, "PREBUILT", tmp_path / "no-prebuilt")
+    native.forget()
+    yield tmp_path / "prcore-native"
+    monkeypatch.undo()
+    native.forget()
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("native-cache")
     done = subprocess.run(
-        [sys.executable, "-m", "prcore.warmup", "--native"],
+        [sys.executable, "-c", BACKGROUND_JOB],
         env=_env(cache),
         capture_output=True,
         text=True,
@@ -190,19 +213,12 @@ def test_the_build_releases_the_gil(built):
         assert longest_gap < 0.5 * (t1 - t0)
 
 
-def test_a_broken_file_is_not_loaded(tmp_path, monkeypatch):
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("PRCORE_NO_NATIVE", raising=False)
-    directory = tmp_path / "prcore-native"
-    directory.mkdir()
-    (directory / (native.bundle_name() + SUFFIX)).write_bytes(b"not a shared object")
-    native.forget()
-    try:
-        assert native.bundle_path() is not None
-        assert native.bundle() is None  # the JIT serves
-    finally:
-        monkeypatch.undo()
-        native.forget()
+def test_a_broken_file_is_not_loaded(no_prebuilt):
+    no_prebuilt.mkdir()
+    (no_prebuilt / (native.bundle_name() + SUFFIX)).write_bytes(b"not a shared object")
+    assert native.bundle_path() is not None
+    assert native.bundle() is None  # the JIT serves
+    assert native.build_wanted()  # and a build that loads is wanted
 
 
 def test_the_key_follows_the_kernel_source_and_the_signatures(tmp_path):
@@ -248,12 +264,10 @@ def test_argument_checks_are_exact():
                 native._checker(code)
 
 
-def test_one_build_at_a_time_and_failures_remembered(tmp_path, monkeypatch):
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("PRCORE_NO_NATIVE", raising=False)
+def test_one_build_at_a_time_and_failures_remembered(no_prebuilt, monkeypatch):
     assert native.build_wanted()
     name = native.bundle_name()
-    directory = tmp_path / "prcore-native"
+    directory = no_prebuilt
     with native._build_lock(directory, name) as held:  # another build is running
         assert held
         assert not native.build_wanted()
@@ -274,8 +288,11 @@ def test_one_build_at_a_time_and_failures_remembered(tmp_path, monkeypatch):
 SPAWNS = r"""
 import json, sys
 import prcore
+from pathlib import Path
 from prcore import warmup
+from prcore._kernels import native
 from prcore.example import example_paths
+native.PREBUILT = Path("/nonexistent")
 calls = []
 warmup._spawn = lambda *args, detached: calls.append(list(args))
 prcore.evaluate(*example_paths())

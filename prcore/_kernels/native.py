@@ -27,6 +27,7 @@ import os
 import platform
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,8 @@ import numpy as np
 # that prcore passes it. Codes: i1 i4 i8 u1 u8 f8 b1 for int8 ... bool;
 # "T[n]" a C-contiguous, aligned, writable n-d array of T ("T[n]r": may be
 # read-only); a bare code a scalar; a tuple a tuple of those.
-# tests/test_native.py checks that evaluations pass nothing else.
+# tests/test_native.py reruns the oracle suites on the build and checks that
+# they call nothing else and use every variant.
 MODULES = {
     "accumulate_curves": "accumulate",
     "scan_ground_truth_kernel": "coco_scan",
@@ -61,7 +63,6 @@ SIGNATURES: dict[str, tuple[tuple, ...]] = {
     ),
     "dense_index": (
         ("i8[1]", "i8[1]", "i8[1]", "i4[1]"),
-        ("i8[1]", "i8[1]", "i8[1]", "i8[1]"),
     ),
     "match_cells": (
         ("i8[1]", "i4[1]", "f8[2]", "i8[1]", "f8[2]", "f8[1]", "b1[1]", "i8[1]", "f8[1]", "f8[2]",
@@ -70,7 +71,6 @@ SIGNATURES: dict[str, tuple[tuple, ...]] = {
     ),
     "radix_sort": (
         ("u8[1]", "i4[1]", "u8[1]", "i4[1]", "i8[1]"),
-        ("u8[1]", "i8[1]", "u8[1]", "i8[1]", "i8[1]"),
     ),
     "scatter_by_key": (
         ("i4[1]", "i4[1]", "i8[1]", "i4[1]"),
@@ -78,24 +78,18 @@ SIGNATURES: dict[str, tuple[tuple, ...]] = {
     ),
     "descending_score_keys": (
         ("f8[1]", "i4[1]", "u8[1]"),
-        ("f8[1]", "i8[1]", "u8[1]"),
     ),
     "cell_keys": (
         ("i4[1]", "i4[1]", "i8[1]", "i8[1]", "i8", "i8", "b1", "i4[1]", "i4[1]", "i8[1]", "i8[1]",
          "i8[1]", "i8[1]"),
-        ("i8[1]", "i8[1]", "i8[1]", "i8[1]", "i8", "i8", "b1", "i8[1]", "i8[1]", "i8[1]", "i8[1]",
-         "i8[1]", "i8[1]"),
     ),
     "scatter_selected": (
         ("i4[1]", "i8[1]", "i4[1]"),
-        ("i8[1]", "i8[1]", "i8[1]"),
     ),
     "place_in_cells": (
         ("i4[1]", "i8[1]", "i8[1]", "i8", "f8[1]", "i4[1]", "i4[1]", "i4[1]", "f8[1]", "i4[1]",
          "i8[1]"),
         ("i4[1]", "i4[1]", "i8[1]", "i8", "f8[1]", "i4[1]", "i4[1]", "i4[1]", "f8[1]", "i4[1]",
-         "i8[1]"),
-        ("i8[1]", "i8[1]", "i8[1]", "i8", "f8[1]", "i8[1]", "i8[1]", "i8[1]", "f8[1]", "i8[1]",
          "i8[1]"),
     ),
     "scan_results_kernel": (
@@ -110,69 +104,104 @@ _TARGET_CPU = ""  # pycc: the architecture's generic model
 _PREFIX = "prcore_native_"
 
 
-def _source_key() -> str:
-    """What the build depends on: the kernels' source, numba, llvmlite, Python, the machine."""
+def _source_key(kernels: Path = Path(__file__).parent) -> str:
+    """What the build depends on: the kernels' source (this table included), Python and
+    the machine; "" when that cannot be read.
+
+    Not numba's version: the build does not use numba once built. Not numpy's
+    either: a numpy whose C API the build cannot use makes its import fail,
+    and then it is rebuilt (:func:`build_wanted`).
+    """
     digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for path in sorted(here.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for name in ("numba", "llvmlite"):
-        spec = importlib.util.find_spec(name)  # finds, does not import
-        if spec is None or not spec.origin:
-            return ""
-        digest.update((Path(spec.origin).parent / "_version.py").read_bytes())
+    try:
+        sources = sorted(kernels.glob("*.py"))
+        for path in sources:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return ""
+    if not sources:
+        return ""
     digest.update(f"{sys.version}|{platform.machine()}|{_TARGET_CPU}".encode())
     return digest.hexdigest()[:20]
 
 
+# Once, at import: a build made later from edited or upgraded source must not be
+# loaded by a process whose checkers come from this table.
+_KEY = _source_key()
+_SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+PREBUILT = Path(__file__).parent / "prebuilt"  # where ``pip install`` puts its build
+
+
 def bundle_dirs() -> list[Path]:
-    """Where the build may live, in the order looked up: numba's cache directory for the kernels."""
+    """Where builds are written (numba's cache directory for the kernels, else the
+    user's cache), in the order they are looked up; :data:`PREBUILT` is looked up last."""
     cache_dir = os.environ.get("NUMBA_CACHE_DIR")
     if cache_dir:
         return [Path(cache_dir) / "prcore-native"]
     xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return [Path(__file__).parent / "__pycache__", Path(xdg) / "prcore"]
+    return [_own_cache(), Path(xdg) / "prcore"]
+
+
+def _own_cache() -> Path:
+    return Path(__file__).parent / "__pycache__"
 
 
 def bundle_name() -> str | None:
-    """The build's module name for the current source, or None when that cannot be known."""
-    key = _source_key()
-    return _PREFIX + key if key else None
+    """The build's module name for this process's kernel source, or None when unknown."""
+    return _PREFIX + _KEY if _KEY else None
+
+
+def _candidates() -> list[Path]:
+    name = bundle_name()
+    if name is None:
+        return []
+    found = []
+    for directory in [*bundle_dirs(), PREBUILT]:
+        path = directory / (name + _SUFFIX)
+        try:
+            if path.is_file():
+                found.append(path)
+        except OSError:
+            continue
+    return found
 
 
 def bundle_path() -> Path | None:
-    """The current build's file, when one exists."""
-    name = bundle_name()
-    if name is None:
-        return None
-    for directory in bundle_dirs():
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES[:1]:
-            path = directory / (name + suffix)
-            if path.is_file():
-                return path
-    return None
+    """The first file of a build for this source, if any (loadable or not)."""
+    found = _candidates()
+    return found[0] if found else None
 
 
 _lock = threading.Lock()
-_loaded: list = []  # [module or None], once looked up
+_UNSET = object()
+_loaded = _UNSET  # the module, or None, once looked up
 
 
 def bundle():
     """The loaded build, or None (missing, stale, unloadable or turned off)."""
-    if _loaded:
-        return _loaded[0]
-    with _lock:
-        if not _loaded:
-            _loaded.append(_load())
-    return _loaded[0]
+    module = _loaded
+    if module is _UNSET:
+        with _lock:
+            if _loaded is _UNSET:
+                globals()["_loaded"] = _load()
+            module = _loaded
+    return module
 
 
 def _load():
     if os.environ.get("PRCORE_NO_NATIVE"):
         return None
-    path = bundle_path()
-    if path is None:
-        return None
+    for path in _candidates():
+        module = _load_file(path)
+        if module is not None:
+            return module
+    return None
+
+
+def _load_file(path: Path):
+    """The module in ``path``, or None when it does not load or lacks an entry point."""
     try:
         spec = importlib.util.spec_from_file_location(path.name.split(".")[0], path)
         module = importlib.util.module_from_spec(spec)
@@ -220,11 +249,12 @@ def _checker(code):
 class Kernel:
     """A kernel by name: its AOT build for the argument types built, numba's JIT otherwise."""
 
-    __slots__ = ("name", "module", "_variants", "_jit")
+    __slots__ = ("name", "module", "served", "_variants", "_jit")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.module = MODULES[name]
+        self.served: set[int] = set()  # which built variants have served a call
         self._variants: tuple | None = None
         self._jit = None
 
@@ -235,8 +265,9 @@ class Kernel:
         variants = self._variants
         if variants is None:
             variants = self._variants = self._native_variants()
-        for checks, entry in variants:
+        for i, (checks, entry) in enumerate(variants):
             if len(args) == len(checks) and all(c(a) for c, a in zip(checks, args, strict=True)):
+                self.served.add(i)
                 return entry(*args)
         return self.jit(*args)
 
@@ -263,7 +294,8 @@ class Kernel:
         return bundle() is not None
 
     def ready(self) -> bool:
-        """A call needs no compile: the AOT build serves it, or numba has it compiled or cached."""
+        """A call needs no compile: the AOT build serves it (for prcore's own argument
+        types, which are the built ones), or numba has it compiled or cached."""
         if self.native:
             return True
         from prcore._kernels.jit import compiled_or_cached
@@ -284,9 +316,6 @@ def _numba_type(code):
     return dtype
 
 
-_LOCK_STALE_S = 900  # a build takes well under a minute; an older lock is a dead build's
-
-
 def _writable_dir() -> Path | None:
     import tempfile
 
@@ -304,54 +333,76 @@ def _marker(directory: Path, name: str, kind: str) -> Path:
     return directory / f"{name}.{kind}"
 
 
-def build_wanted() -> bool:
-    """No build for the current source exists, none is running, none failed, none is refused."""
-    import time
-
-    name = bundle_name()
-    if os.environ.get("PRCORE_NO_NATIVE") or name is None or bundle_path() is not None:
-        return False
-    for directory in bundle_dirs():
-        if _marker(directory, name, "failed").exists():
-            return False
+@contextmanager
+def _build_lock(directory: Path, name: str):
+    """Hold the build lock for ``name`` in ``directory``: yields False when another
+    process holds it (or this platform has no ``flock``). The kernel drops a dead
+    holder's lock, so no lock ever goes stale."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no builds
+        yield False
+        return
+    try:
+        fd = os.open(_marker(directory, name, "lock"), os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
         try:
-            if time.time() - _marker(directory, name, "lock").stat().st_mtime < _LOCK_STALE_S:
-                return False
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            pass
-    return True
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
-def build_locked() -> Path | None:
-    """:func:`build`, one at a time, remembering a failure so that later runs do not retry.
+def build_wanted() -> bool:
+    """No build for this source loads, none is running, none failed or was cut short,
+    a cache directory is writable, and ``PRCORE_NO_NATIVE`` is unset."""
+    name = bundle_name()
+    if os.environ.get("PRCORE_NO_NATIVE") or name is None or bundle() is not None:
+        return False
+    try:
+        if any(_marker(d, name, "failed").exists() for d in bundle_dirs()):
+            return False
+        directory = _writable_dir()
+        if directory is None:
+            return False
+        with _build_lock(directory, name) as held:
+            return held
+    except OSError:
+        return False
 
-    Returns the built file, or None (another build holds the lock, no
-    writable cache directory, or the build failed: the ``.failed`` file then
-    says why).
+
+def build_locked() -> str:
+    """:func:`build`, one at a time; a failure is remembered so that runs do not retry it.
+
+    Returns ``"built"`` (now or by another process), ``"busy"`` (another build
+    holds the lock), ``"failed"`` (the ``.failed`` file says why; a build cut
+    short leaves it too) or ``"unavailable"`` (no writable cache directory, or
+    the source cannot be read). An explicit call retries a failed build.
     """
-    import time
-
     name = bundle_name()
     directory = _writable_dir()
     if name is None or directory is None:
-        return None
-    lock = _marker(directory, name, "lock")
-    try:
-        if time.time() - lock.stat().st_mtime >= _LOCK_STALE_S:
-            lock.unlink(missing_ok=True)
-    except OSError:
-        pass
-    try:
-        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except OSError:
-        return None
-    try:
-        return build(directory)
-    except Exception as exc:  # no compiler, no pycc, a numba that differs: the JIT serves
-        _marker(directory, name, "failed").write_text(f"{type(exc).__name__}: {exc}\n")
-        return None
-    finally:
-        lock.unlink(missing_ok=True)
+        return "unavailable"
+    with _build_lock(directory, name) as held:
+        if not held:
+            return "busy"
+        if any(_load_file(p) is not None for p in _candidates()):
+            return "built"
+        failed = _marker(directory, name, "failed")
+        failed.write_text("the build did not finish\n")  # stays if this process dies
+        try:
+            build(directory)
+        except Exception as exc:  # no compiler, no pycc, a numba that differs: the JIT serves
+            failed.write_text(f"{type(exc).__name__}: {exc}\n")
+            return "failed"
+        failed.unlink(missing_ok=True)
+        return "built"
 
 
 def build(directory: Path) -> Path:
@@ -396,19 +447,41 @@ def build(directory: Path) -> Path:
         finally:
             pycc_compiler.Flags = plain_flags
         built = Path(out) / cc.output_file
-        target = directory / built.name
+        if _load_file(built) is None:  # e.g. numpy's C API at odds with this numpy
+            raise ImportError(f"the built module {built.name} does not load here")
+        target = directory / (name + _SUFFIX)
         os.replace(built, target)
-    for old in directory.glob(_PREFIX + "*"):
-        if not old.name.startswith(name + "."):
-            old.unlink(missing_ok=True)
+    _remove_other_builds(directory, name)
     return target
+
+
+_SHARED_KEEP_S = 7 * 86400
+
+
+def _remove_other_builds(directory: Path, name: str) -> None:
+    """Drop other source versions' files: all of them in this package's own
+    directories (``__pycache__``, :data:`PREBUILT`); in a shared one
+    (NUMBA_CACHE_DIR, ~/.cache), which other installs may be using, only those
+    untouched for a week."""
+    import time
+
+    own = directory.resolve() in (_own_cache().resolve(), PREBUILT.resolve())
+    for path in directory.glob(_PREFIX + "*"):
+        if path.name.startswith(name + "."):
+            continue
+        try:
+            if own or time.time() - path.stat().st_mtime > _SHARED_KEEP_S:
+                path.unlink()
+        except OSError:
+            pass
 
 
 def forget() -> None:
     """Look the build up again at the next call (after a build in this process, and in tests)."""
     from prcore import _kernels
 
+    global _loaded
     with _lock:
-        _loaded.clear()
+        _loaded = _UNSET
         for handle in _kernels.HANDLES:
             handle._variants = None
