@@ -15,7 +15,7 @@ All tools read the same generated files (see generate.py). Three measurements:
 - prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again once
   the background job it starts is done, three ways (see measure_compile): with
   the kernels pip install built ahead of time into the package, without that
-  build, and with numba's JIT only.
+  build (PRCORE_NO_PREBUILT=1), and with numba's JIT only (PRCORE_NO_NATIVE=1).
 
 "prcore" is the default install: kernels from the ahead-of-time build, which
 loads without numba. "prcore-jit" is the same code with PRCORE_NO_NATIVE=1:
@@ -149,69 +149,82 @@ def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> N
         print(f"  CLI round {round_ + 1} done", file=sys.stderr, flush=True)
 
 
-_BACKGROUND_DONE = """
-from prcore._kernels import native
-from prcore import warmup
-done = native.bundle() is not None or (not native.build_wanted() and warmup.scanners_ready())
-raise SystemExit(0 if done else 1)
-"""
+def _background_jobs() -> int:
+    """prcore's background jobs alive on this machine (``python -m prcore.warmup``)."""
+    count = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"prcore.warmup" in cmdline.read_bytes():
+                count += 1
+        except OSError:
+            continue
+    return count
 
 
-def _background_done(env: dict) -> bool:
-    """A run's background job is done (or none was needed): the ahead-of-time build
-    loads, or it cannot be built here and the scanners are in numba's cache instead."""
-    return subprocess.run([sys.executable, "-c", _BACKGROUND_DONE], env=env).returncode == 0
+_SERVED_BY = (
+    "from prcore._kernels import native; m = native.bundle(); "
+    "print('jit' if m is None else 'prebuilt' if native.Path(m.__file__).parent == native.PREBUILT "
+    "else 'cache')"
+)
+
+
+def _served_by(env: dict) -> str:
+    """Where a fresh process's kernels come from: 'prebuilt', 'cache' or 'jit'."""
+    return subprocess.run(
+        [sys.executable, "-c", _SERVED_BY], env=env, capture_output=True, text=True,
+        cwd=tempfile.gettempdir(),  # import the installed prcore, not one in this directory
+    ).stdout.strip()  # fmt: skip
 
 
 def _first_runs(argv: list[str], extra_env: dict, timeout: float) -> dict:
     """A run in an empty numba cache, its background job waited for, then the next run."""
+    while _background_jobs():  # an earlier scenario's job must not compete
+        time.sleep(1)
     with tempfile.TemporaryDirectory(prefix="prcore-numba-cache-") as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        for name in ("PRCORE_NO_WARMUP", "PRCORE_NO_NATIVE"):  # the default first run
-            env.pop(name, None)
+        for name in ("PRCORE_NO_WARMUP", "PRCORE_NO_NATIVE", "PRCORE_NO_PREBUILT"):
+            env.pop(name, None)  # the default first run
         env.update(extra_env)
+        first_by = _served_by(env)
         t0 = time.perf_counter()
         cold, _, error = run_fresh(argv, env)
         if error:
             return {"error": error}
-        while not _background_done(env) and time.perf_counter() - t0 < timeout:
-            time.sleep(0.5)
+        time.sleep(0.5)  # the job is detached: let it appear
+        while _background_jobs() and time.perf_counter() - t0 < timeout:
+            time.sleep(0.25)
         ready = time.perf_counter() - t0
+        next_by = _served_by(env)
         second, _, error = run_fresh(argv, env)
-    return {"first_s": cold, "background_done_after_s": ready, "next_s": second, "error": error}
+    return {
+        "first_s": cold,
+        "first_kernels": first_by,
+        "background_done_after_s": ready,
+        "next_s": second,
+        "next_kernels": next_by,
+        "error": error,
+    }
 
 
 def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
     """prcore's first runs in an empty numba cache, three ways.
 
     - ``after_install``: with the ahead-of-time build that ``pip install`` put
-      into the package (``prebuilt``: whether it did);
-    - ``without_prebuilt``: that build moved aside (an install that could not
+      into the package, where it did;
+    - ``without_prebuilt``: ``PRCORE_NO_PREBUILT=1`` (an install that could not
       build it): the run JIT-compiles, then its background job builds it;
     - ``jit_only``: ``PRCORE_NO_NATIVE=1``: the run JIT-compiles, and its
       background job compiles the byte scanners.
-    ``background_done_after_s`` counts from the first run's start.
+    ``background_done_after_s`` counts from the first run's start, to when no
+    prcore background job is left; ``*_kernels`` says what served each run.
     """
     argv = cli_command("prcore", gt, dt)
-    where = subprocess.run(
-        [sys.executable, "-c", "from prcore._kernels import native; print(native.PREBUILT)"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    prebuilt = Path(where)
-    out = {"prebuilt": any(prebuilt.glob("prcore_native_*"))}
-    out["after_install"] = _first_runs(argv, {}, timeout)
-    aside = prebuilt.with_name(f"prebuilt.aside-{os.getpid()}")
-    if out["prebuilt"]:
-        prebuilt.rename(aside)
-    try:
-        out["without_prebuilt"] = _first_runs(argv, {}, timeout)
-    finally:
-        if out["prebuilt"]:
-            aside.rename(prebuilt)
-    out["jit_only"] = _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}, timeout)
-    errors = [
-        f"{k}: {v['error']}" for k, v in out.items() if isinstance(v, dict) and v.get("error")
-    ]
+    out = {
+        "after_install": _first_runs(argv, {}, timeout),
+        "without_prebuilt": _first_runs(argv, {"PRCORE_NO_PREBUILT": "1"}, timeout),
+        "jit_only": _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}, timeout),
+    }
+    errors = [f"{k}: {v['error']}" for k, v in out.items() if v.get("error")]
     out["error"] = "; ".join(errors) or None
     return out
 
@@ -330,19 +343,15 @@ def main(argv=None) -> None:
             )
         else:
             a, w, j = compile_["after_install"], compile_["without_prebuilt"], compile_["jit_only"]
-            install = (
-                "with the kernels pip install built into the package"
-                if compile_["prebuilt"]
-                else "(pip install had not built the kernels into the package)"
-            )
             notes.append(
-                f"prcore's first run with an empty NUMBA_CACHE_DIR, {install}: "
-                f"{a['first_s']:.2f} s (next run {a['next_s']:.2f} s). Without that build: "
-                f"{w['first_s']:.2f} s (kernels JIT-compiled, general JSON path); its background "
-                f"job built the kernels ahead of time, done {w['background_done_after_s']:.1f} s "
-                f"after the run started; the next run took {w['next_s']:.2f} s. JIT only "
-                f"(PRCORE_NO_NATIVE=1): {j['first_s']:.2f} s; the byte scanners compiled in the "
-                f"background, done after {j['background_done_after_s']:.1f} s; next run "
+                f"prcore's first run with an empty NUMBA_CACHE_DIR (kernels: {a['first_kernels']}, "
+                f"i.e. built by pip install): {a['first_s']:.2f} s. Without that build "
+                f"(PRCORE_NO_PREBUILT=1): {w['first_s']:.2f} s (kernels JIT-compiled, general "
+                f"JSON path); its background job built the kernels ahead of time, done "
+                f"{w['background_done_after_s']:.1f} s after the run started; the next run "
+                f"(kernels: {w['next_kernels']}) took {w['next_s']:.2f} s. JIT only "
+                f"(PRCORE_NO_NATIVE=1): {j['first_s']:.2f} s; its background job compiled the "
+                f"byte scanners, done after {j['background_done_after_s']:.1f} s; next run "
                 f"{j['next_s']:.2f} s."
             )
     text = markdown(results, header, reference, notes)

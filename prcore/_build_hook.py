@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
 from setuptools.command.build_py import build_py as _build_py
 
 _BUILD = (
@@ -33,11 +35,18 @@ class build_py(_build_py):
         super().run()
         if os.environ.get("PRCORE_NO_NATIVE"):
             return
+        try:
+            self._build_kernels()
+        except Exception as exc:  # never fail the install over it
+            print(f"prcore: ahead-of-time build skipped ({exc}); the JIT serves", flush=True)
+
+    def _build_kernels(self) -> None:
         root = Path(__file__).resolve().parent.parent  # the source tree
         if not getattr(self, "editable_mode", False):
             root = Path(self.build_lib).resolve()  # what gets installed
         target = root / "prcore" / "_kernels" / "prebuilt"
-        target.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)  # an earlier build's leftovers
+        target.mkdir(parents=True)
         env = dict(
             os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
         )
@@ -49,7 +58,8 @@ class build_py(_build_py):
                 cwd=root,
                 capture_output=True,
                 text=True,
-                timeout=1200,
+                errors="replace",
+                timeout=600,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             print(f"prcore: ahead-of-time build skipped ({exc}); the JIT serves", flush=True)
@@ -59,3 +69,11 @@ class build_py(_build_py):
             errors = [line for line in lines if re.match(r"\w+(Error|Exception):", line)]
             reason = (errors or lines)[-1]
             print(f"prcore: ahead-of-time build failed ({reason}); the JIT serves", flush=True)
+
+
+class bdist_wheel(_bdist_wheel):
+    """A wheel tagged for this Python and platform: it carries the built kernels."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        self.root_is_pure = False

@@ -49,11 +49,15 @@ def _allowed() -> bool:
     return bool(sys.executable) and not getattr(sys, "frozen", False)
 
 
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _spawn(*args: str, detached: bool) -> subprocess.Popen | None:
     """``python -m prcore.warmup ARGS`` in a silent child process, or None."""
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "prcore.warmup", *args],
+            cwd=_PACKAGE_PARENT,  # this prcore, not one in the caller's directory
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -14,7 +14,10 @@ options (no fastmath, the GIL released), so its results are the JIT's bit for
 bit; tests check that. AOT entry points do not check their arguments, so
 :class:`Kernel` does: a call whose types were not built goes to numba's JIT
 kernel, as does every call when the module is missing, stale (the kernels'
-source, numba or Python changed), or turned off with ``PRCORE_NO_NATIVE=1``.
+source, Python or the machine changed), unloadable (a numpy whose C API it
+cannot use: it is then rebuilt), or turned off with ``PRCORE_NO_NATIVE=1``.
+``PRCORE_NO_PREBUILT=1`` ignores the build that ``pip install`` put into the
+package (:data:`PREBUILT`; for benchmarks and tests).
 """
 
 from __future__ import annotations
@@ -158,7 +161,8 @@ def _candidates() -> list[Path]:
     if name is None:
         return []
     found = []
-    for directory in [*bundle_dirs(), PREBUILT]:
+    prebuilt = [] if os.environ.get("PRCORE_NO_PREBUILT") else [PREBUILT]
+    for directory in [*bundle_dirs(), *prebuilt]:
         path = directory / (name + _SUFFIX)
         try:
             if path.is_file():
@@ -334,10 +338,12 @@ def _marker(directory: Path, name: str, kind: str) -> Path:
 
 
 @contextmanager
-def _build_lock(directory: Path, name: str):
+def _build_lock(directory: Path, name: str, wait_s: float = 0.0):
     """Hold the build lock for ``name`` in ``directory``: yields False when another
-    process holds it (or this platform has no ``flock``). The kernel drops a dead
-    holder's lock, so no lock ever goes stale."""
+    process holds it for over ``wait_s`` (or this platform has no ``flock``). The
+    kernel drops a dead holder's lock, so no lock ever goes stale."""
+    import time
+
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no builds
@@ -349,11 +355,16 @@ def _build_lock(directory: Path, name: str):
         yield False
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
         yield True
     finally:
         os.close(fd)
@@ -389,7 +400,7 @@ def build_locked() -> str:
     directory = _writable_dir()
     if name is None or directory is None:
         return "unavailable"
-    with _build_lock(directory, name) as held:
+    with _build_lock(directory, name, wait_s=1.0) as held:
         if not held:
             return "busy"
         if any(_load_file(p) is not None for p in _candidates()):
@@ -459,15 +470,16 @@ _SHARED_KEEP_S = 7 * 86400
 
 
 def _remove_other_builds(directory: Path, name: str) -> None:
-    """Drop other source versions' files: all of them in this package's own
-    directories (``__pycache__``, :data:`PREBUILT`); in a shared one
-    (NUMBA_CACHE_DIR, ~/.cache), which other installs may be using, only those
-    untouched for a week."""
+    """Drop other source versions' builds for this Python (the suffix names it; other
+    Pythons sharing a checkout keep theirs): all of them in this package's own
+    directories (``__pycache__``, :data:`PREBUILT`), and in a shared one
+    (NUMBA_CACHE_DIR, ~/.cache), which other installs may be using, those
+    untouched for a week. Their ``.failed`` files go with them; lock files stay."""
     import time
 
     own = directory.resolve() in (_own_cache().resolve(), PREBUILT.resolve())
     for path in directory.glob(_PREFIX + "*"):
-        if path.name.startswith(name + "."):
+        if path.name.startswith(name + ".") or not path.name.endswith((_SUFFIX, ".failed")):
             continue
         try:
             if own or time.time() - path.stat().st_mtime > _SHARED_KEEP_S:
