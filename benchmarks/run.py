@@ -11,7 +11,8 @@ All tools read the same generated files (see generate.py). Three measurements:
   repeat at a time, for a timed evaluation from file paths to the 12 stats, so
   that machine noise hits all tools alike. Median over the repeats.
 - CLI: a fresh process per run that imports, loads, evaluates and prints
-  (peers.cli_command), interleaved the same way. Median wall time.
+  (peers.cli_command), interleaved the same way, each round starting one tool
+  later. Median wall time.
 - prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again once
   the background job it starts is done, three ways (see measure_compile): with
   the kernels pip install built ahead of time into the package, without that
@@ -134,10 +135,18 @@ def run_fresh(argv: list[str], env: dict | None = None) -> tuple[float, int, str
     return wall, usage.ru_maxrss, error
 
 
+def _rotated(results: list[ToolResult], round_: int) -> list[ToolResult]:
+    """The tools in the order of round ``round_``: each round starts one tool later, so
+    that no tool always runs right after the same one (on a VM, a fresh process's page
+    faults cost more right after a process that used much memory exits)."""
+    k = round_ % len(results) if results else 0
+    return results[k:] + results[:k]
+
+
 def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> None:
-    """Fresh-process end-to-end runs, round-robin like the in-process ones."""
+    """Fresh-process end-to-end runs, round-robin like the in-process ones, rotated."""
     for round_ in range(max(repeats.values(), default=0)):
-        for r in results:
+        for r in _rotated(results, round_):
             if r.error or r.cli_error or round_ >= repeats[r.tool]:
                 continue
             wall, rss, error = run_fresh(cli_command(r.tool, gt, dt))

@@ -604,7 +604,9 @@ def _scan(data: bytes | mmap.mmap):
     if not _scanners_ready():
         return None
     # _file_bytes maps files shared and read-only: their scanned pages can be dropped.
-    cols = scan_results(data, drop_pages=isinstance(data, mmap.mmap))
+    from prcore.pages import release_eagerly
+
+    cols = scan_results(data, drop_pages=isinstance(data, mmap.mmap) and release_eagerly())
     if cols is None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -61,13 +62,26 @@ def _load_malloc_trim():
 _malloc_trim = _load_malloc_trim()
 
 
+def release_eagerly() -> bool:
+    """Whether to give memory back to the system as soon as a phase is done with it.
+
+    Only while numba is loaded (the JIT kernels), whose runtime keeps about
+    0.1 GiB resident: that is where the peak is tight. With the ahead-of-time
+    build numba is never imported and the peak has room, and on a VM each
+    release (``madvise``, ``malloc_trim``) and the fresh page faults after it
+    cost up to 0.5 s of system time at scale 4 (measured; benchmarks/).
+    """
+    return "numba" in sys.modules
+
+
 def return_free_memory() -> None:
-    """Give the heap's free pages back to the system (glibc ``malloc_trim``).
+    """Give the heap's free pages back to the system (glibc ``malloc_trim``), where
+    :func:`release_eagerly` says so.
 
     Matching frees tens of MB of per-detection temporaries of a few MB each;
     glibc keeps such blocks in its heap, resident, while the accumulation's
     output arrays (larger) are mapped fresh beside them. Trimming first keeps
     them from adding up in the peak memory. Elsewhere a no-op.
     """
-    if _malloc_trim is not None:
+    if _malloc_trim is not None and release_eagerly():
         _malloc_trim(0)
