@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prcore._kernels import results_scan as kernels
-from prcore._kernels.results_scan import OK, PAUSED
+from prcore._kernels.scan_constants import OK, PAUSED
 from prcore.results_scan import (
     ResultColumns,
     _record_boundary,

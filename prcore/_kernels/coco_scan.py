@@ -434,7 +434,7 @@ def scan_ground_truth_kernel(
     buf : uint8 (L,)
         The file's bytes.
     tables : tuple
-        From :func:`prcore._kernels.results_scan.power_tables`.
+        From :func:`prcore._kernels.scan_constants.power_tables`.
     img_id : int64 (icap,)
         The ``id`` of each image.
     cat_id, name_start, name_end : int64 (ccap,)
@@ -453,7 +453,7 @@ def scan_ground_truth_kernel(
         Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, otherwise
         ``area[i - 4 * acap]``, and the number's byte span.
     stack : uint8 (MAX_DEPTH,)
-        Scratch for nested values (``results_scan.new_stack``).
+        Scratch for nested values (``scan_constants.new_stack``).
 
     Returns
     -------

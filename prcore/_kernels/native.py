@@ -185,11 +185,12 @@ _loaded = _UNSET  # the module, or None, once looked up
 
 def bundle():
     """The loaded build, or None (missing, stale, unloadable or turned off)."""
+    global _loaded
     module = _loaded
     if module is _UNSET:
         with _lock:
             if _loaded is _UNSET:
-                globals()["_loaded"] = _load()
+                _loaded = _load()
             module = _loaded
     return module
 
@@ -221,6 +222,14 @@ def _entry(name: str, i: int) -> str:
     return f"{name}__{i}"
 
 
+def _parse(code: str) -> tuple[str, int, bool]:
+    """A scalar or array code as (dtype code, ndim (0: a scalar), may be read-only)."""
+    readonly = code.endswith("]r")
+    if code.endswith(("]", "]r")):
+        return code[:2], int(code[3 : -2 if readonly else -1]), readonly
+    return code, 0, False
+
+
 def _checker(code):
     """A predicate: does this argument have the type ``code`` stands for, exactly."""
     if isinstance(code, tuple):
@@ -229,23 +238,22 @@ def _checker(code):
         return lambda a: (
             type(a) is tuple and len(a) == n and all(c(x) for c, x in zip(parts, a, strict=True))
         )
-    if code.endswith(("]", "]r")):
-        dtype = np.dtype(_DTYPES[code[:2]])
-        ndim = int(code[3:-2] if code.endswith("r") else code[3:-1])
-        writable = not code.endswith("r")
+    kind, ndim, readonly = _parse(code)
+    if ndim:
+        dtype = np.dtype(_DTYPES[kind])
 
         def array(a) -> bool:
             if type(a) is not np.ndarray or a.dtype != dtype or a.ndim != ndim:
                 return False
             flags = a.flags
-            return flags.c_contiguous and flags.aligned and (flags.writeable or not writable)
+            return flags.c_contiguous and flags.aligned and (flags.writeable or readonly)
 
         return array
-    if code == "b1":
+    if kind == "b1":
         return lambda a: type(a) is bool or type(a) is np.bool_
-    if code == "f8":
+    if kind == "f8":
         return lambda a: type(a) is float or type(a) is np.float64
-    if code == "i8":
+    if kind == "i8":
         return lambda a: (type(a) is int and -(1 << 63) <= a < 1 << 63) or type(a) is np.int64
     raise ValueError(f"no scalar argument type {code!r}")
 
@@ -292,15 +300,10 @@ class Kernel:
             self._jit = getattr(module, self.name)
         return self._jit
 
-    @property
-    def native(self) -> bool:
-        """Served by the AOT build (for the argument types it was built for)."""
-        return bundle() is not None
-
     def ready(self) -> bool:
         """A call needs no compile: the AOT build serves it (for prcore's own argument
         types, which are the built ones), or numba has it compiled or cached."""
-        if self.native:
+        if bundle() is not None:
             return True
         from prcore._kernels.jit import compiled_or_cached
 
@@ -312,12 +315,9 @@ def _numba_type(code):
 
     if isinstance(code, tuple):
         return types.Tuple([_numba_type(c) for c in code])
-    dtype = getattr(types, "boolean" if code[:2] == "b1" else _DTYPES[code[:2]])
-    if code.endswith(("]", "]r")):
-        readonly = code.endswith("r")
-        ndim = int(code[3:-2] if readonly else code[3:-1])
-        return types.Array(dtype, ndim, "C", readonly=readonly)
-    return dtype
+    kind, ndim, readonly = _parse(code)
+    dtype = getattr(types, "boolean" if kind == "b1" else _DTYPES[kind])
+    return types.Array(dtype, ndim, "C", readonly=readonly) if ndim else dtype
 
 
 def _writable_dir() -> Path | None:
@@ -428,7 +428,7 @@ def build(directory: Path) -> Path:
 
     name = bundle_name()
     if name is None:
-        raise RuntimeError("numba or llvmlite is not installed")
+        raise RuntimeError("the kernels' source cannot be read")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pycc is "pending deprecation"; the JIT stays the fallback
         from numba.core.compiler import Flags

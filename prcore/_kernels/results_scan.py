@@ -35,7 +35,7 @@ from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 from numba.extending import intrinsic
 
 from prcore._kernels.jit import jit
-from prcore._kernels.scan_constants import (  # noqa: F401 - status codes re-exported for tests
+from prcore._kernels.scan_constants import (
     FALLBACK_FULL,
     MAX_DEPTH,
     OK,
@@ -43,8 +43,6 @@ from prcore._kernels.scan_constants import (  # noqa: F401 - status codes re-exp
     POW10_MAX,
     POW10_MIN,
     REJECT,
-    new_stack,
-    power_tables,
 )
 
 _U0 = np.uint64(0)
@@ -220,7 +218,7 @@ def _eisel_lemire(w, q, neg, t):
     exactly representable float32 value written with 17 digits and a
     negative exponent, which is most of a detectron2 results file.)
     Requires ``w != 0`` and ``POW10_MIN <= q <= POW10_MAX``; ``t`` holds the
-    addresses of :func:`power_tables`' arrays.
+    addresses of :func:`~prcore._kernels.scan_constants.power_tables`' arrays.
     """
     idx = q - POW10_MIN
     clz = leading_zeros(w)
@@ -762,7 +760,7 @@ def scan_results_kernel(
     buf : uint8 (L,)
         The file's bytes.
     tables : tuple
-        From :func:`power_tables`.
+        From :func:`~prcore._kernels.scan_constants.power_tables`.
     image_id, category_id : int64 (cap,)
         Filled for the first ``count`` records; ``cap`` must bound the record
         count (the kernel rejects a file with more).
@@ -774,7 +772,7 @@ def scan_results_kernel(
         otherwise ``score[i - 4 * cap]``) and its byte span, for
         ``float(bytes)`` in the caller.
     stack : uint8 (MAX_DEPTH,)
-        Scratch for nested values (:func:`new_stack`; allocated by the
+        Scratch for nested values (``scan_constants.new_stack``; allocated by the
         caller, so that loading the kernel from the cache needs none of
         numba's array-allocation code).
     start : int
