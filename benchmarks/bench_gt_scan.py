@@ -3,7 +3,7 @@
 Generates a val2017-scale instances file (5,000 images, 36,800 annotations,
 one polygon of 10..60 points each, 1% crowd RLEs: about 25 MB, like
 val2017's instances file) and prints the median warm time of
-:func:`prcore.coco_scan.scan_ground_truth` and of ``load_ground_truth(path)``
+:func:`prcore.io.coco_scan.scan_ground_truth` and of ``load_ground_truth(path)``
 against the general path (``pydantic_core.from_json`` + ``ground_truth_from_dict``).
 
     python benchmarks/bench_gt_scan.py [--anns 36800] [--repeat 7]
@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from prcore.coco_scan import scan_ground_truth
-from prcore.load import gc_paused, ground_truth_from_dict, load_ground_truth, parse_json
+from prcore.io.coco_scan import scan_ground_truth
+from prcore.io.load import gc_paused, ground_truth_from_dict, load_ground_truth, parse_json
 
 
 def make_ground_truth(n_img: int, n_ann: int, seed: int = 0) -> bytes:

@@ -2,7 +2,7 @@
 
 Generates a val2017-scale results file (430k detections; float32-valued
 scores and boxes written by ``json.dumps``, as detectron2's COCOEvaluator
-writes them) and prints the median warm time of :func:`prcore.results_scan.scan_results`
+writes them) and prints the median warm time of :func:`prcore.io.results_scan.scan_results`
 against ``json.loads`` + numpy.
 
     python benchmarks/bench_scan.py [--n 430000] [--repeat 7]
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from prcore.results_scan import scan_results
+from prcore.io.results_scan import scan_results
 
 
 def make_results(n: int, seed: int = 0, decimals: int | None = None) -> bytes:

@@ -23,11 +23,18 @@ __all__ = [
 ]
 
 
-def evaluate(gt, dt, iou_type: str = "bbox", params: Params | None = None):
-    """Evaluate COCO detections exactly as pycocotools does; see :func:`prcore.engine.evaluate`."""
-    from prcore.engine import evaluate as _evaluate
+def evaluate(gt, dt, iou_type: str | None = None, params: Params | None = None):
+    """Evaluate COCO detections exactly as pycocotools does.
 
-    return _evaluate(gt, dt, iou_type=iou_type, params=params)
+    ``gt`` a COCO instances file, dict or loaded ground truth; ``dt`` a COCO
+    results file, list of dicts or loaded detections; ``iou_type`` "bbox"
+    (``params.iou_type`` when omitted). Returns an
+    :class:`~prcore.result.EvaluationResult`; see :func:`prcore.engine.evaluate`.
+    """
+    from prcore.engine import evaluate as _evaluate
+    from prcore.result import EvaluationResult
+
+    return EvaluationResult.build(_evaluate(gt, dt, iou_type=iou_type, params=params))
 
 
 def __getattr__(name):

@@ -175,6 +175,17 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_warmup(args) -> int:
+    from prcore.warmup import warm_up
+
+    try:
+        print(f"prcore: {warm_up(native=args.native)}")
+    except Exception as exc:  # no compiler, no pycc: say why in one line
+        print(f"prcore: error: warmup failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="prcore", description="Exact COCO evaluation with raw PR curves.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -223,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run on the example dataset bundled with prcore")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("warmup", help="compile the kernels now instead of on first use")
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="build them ahead of time into the user's cache (needs a C compiler)",
+    )
+    p.set_defaults(func=_cmd_warmup)
     return parser
 
 
@@ -266,9 +285,6 @@ def _exit_without_teardown(code: int) -> None:
     teardown (freeing every array and module, joining the thread pools) would
     only add about 0.1 s at COCO scale.
     """
-    from prcore import warmup
-
-    warmup.start_requested()  # the scanners' compile, if a failed run asked for it
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -1,6 +1,6 @@
 """Drop-in for ``pycocotools.coco.COCO``: same constructor, index and getters.
 
-Thin: loading and validation are :mod:`prcore.load`'s; this class keeps
+Thin: loading and validation are :mod:`prcore.io.load`'s; this class keeps
 pycocotools' attribute names (``dataset``, ``anns``, ``imgs``, ``cats``,
 ``imgToAnns``, ``catToImgs``) and getters so that existing code switches by
 changing an import. ``loadRes`` keeps the detections as columns and builds
@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from prcore.load import (
+from prcore.io.load import (
     Detections,
     GroundTruth,
     detections_from_records,
-    gc_paused,
     ground_truth_from_dict,
     load_detections,
     load_ground_truth,
@@ -49,8 +48,7 @@ class COCO:
                 # parse it in full rather than through the byte scanner.
                 file = os.fspath(annotation_file)
                 self._dataset = read_json(file)
-                with gc_paused():
-                    columns = ground_truth_from_dict(self._dataset, file)
+                columns = ground_truth_from_dict(self._dataset, file)
             else:
                 columns = load_ground_truth(annotation_file)
                 self._dataset = columns.dataset

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from prcore.params import Params
-from prcore.result import ClassRow
+from prcore.summary import ClassRow
 
 
 class EvaluationReport(BaseModel):

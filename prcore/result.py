@@ -11,28 +11,20 @@ import numpy as np
 
 from prcore import __version__
 from prcore.curves import PRCurve, ThresholdReport, curve_from_sequence, pick_threshold
-from prcore.engine import MatchTable, accumulate
+from prcore.engine import Evaluation, MatchTable, accumulate
 from prcore.errors import PrcoreInputError
-from prcore.load import GroundTruth
 from prcore.params import Params
-from prcore.summary import STAT_NAMES, fmt_num, format_table, summary_lines, summary_stats
+from prcore.summary import (
+    STAT_NAMES,
+    ClassRow,
+    fmt_num,
+    format_table,
+    summary_lines,
+    summary_stats,
+)
 
 if TYPE_CHECKING:
     from prcore.report import EvaluationReport
-
-
-@dataclass(frozen=True)
-class ClassRow:
-    """One category's line of the per-class table (NaN-free: None if absent)."""
-
-    category_id: int
-    name: str
-    ap: float | None
-    ap50: float | None
-    ap75: float | None
-    recall: float | None
-    n_gt: int
-    n_dt: int
 
 
 @dataclass(frozen=True)
@@ -90,9 +82,10 @@ class EvaluationResult:
     n_detections: int
 
     @classmethod
-    def build(
-        cls, *, params, ground_truth: GroundTruth, table, precision, recall, scores, n_detections
-    ) -> EvaluationResult:
+    def build(cls, evaluation: Evaluation) -> EvaluationResult:
+        """The result of an :class:`~prcore.engine.Evaluation`, its arrays made read-only."""
+        params, ground_truth, table = evaluation.params, evaluation.ground_truth, evaluation.table
+        precision, recall, scores = evaluation.precision, evaluation.recall, evaluation.scores
         names = dict(zip(ground_truth.cat_ids.tolist(), ground_truth.cat_names))
         cat_names = tuple(names.get(c, str(c)) for c in params.cat_ids)
         for arr in (precision, recall, scores):
@@ -107,7 +100,7 @@ class EvaluationResult:
             params=params,
             cat_names=cat_names,
             table=table,
-            n_detections=n_detections,
+            n_detections=evaluation.n_detections,
         )
 
     # ------------------------------------------------------------ summary views

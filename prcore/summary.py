@@ -7,6 +7,8 @@ stats are bit-identical.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from prcore.params import Params
@@ -109,3 +111,17 @@ def fmt_num(x: float | None, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)) or x < 0:
         return "-"
     return f"{x:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """One category's line of the per-class table (NaN-free: None if absent)."""
+
+    category_id: int
+    name: str
+    ap: float | None
+    ap50: float | None
+    ap75: float | None
+    recall: float | None
+    n_gt: int
+    n_dt: int

@@ -1,8 +1,7 @@
 """Test-session settings.
 
-The suite exercises numba's JIT kernels: an ahead-of-time build that a
-background job might drop into the cache mid-session would otherwise switch
-later tests (and their subprocesses) to it. ``tests/test_native.py`` builds
+The suite exercises numba's JIT kernels (``PRCORE_NO_NATIVE=1``), whatever
+ahead-of-time build the install made. ``tests/test_native.py`` builds
 that path on purpose, in a directory of its own, and reruns the oracle suites
 on it with ``PRCORE_TEST_NATIVE=1``: then every kernel call must be served by
 the build, numba must never be imported, and every built variant must serve.
@@ -32,7 +31,7 @@ def _native_serves_every_call():
 
     unused = [
         f"{h.name}#{i}"
-        for h in _kernels.HANDLES
+        for h in _kernels.handles()
         for i in range(len(native.SIGNATURES[h.name]))
         if i not in h.served
     ]

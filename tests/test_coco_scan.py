@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prcore.coco_scan import GroundTruthColumns, scan_ground_truth
-from prcore.load import ground_truth_from_dict, load_ground_truth
+from prcore.io.coco_scan import GroundTruthColumns, scan_ground_truth
+from prcore.io.load import ground_truth_from_dict, load_ground_truth
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

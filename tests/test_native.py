@@ -1,8 +1,9 @@
 """The ahead-of-time build (``prcore._kernels.native``): built here, it serves
 every kernel call without importing numba, with the JIT's numbers.
 
-One build per module, into a cache directory of its own, by the same
-background job a real run starts (``python -m prcore.warmup --native``).
+One build per module, into a cache directory of its own, by the command a
+user runs for it (``prcore warmup --native``). Skipped where no C compiler is
+found: the build needs one, and the JIT then serves every call.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from contextlib import contextmanager
@@ -29,6 +31,11 @@ from prcore.example import example_paths
 
 TESTS = Path(__file__).parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
+_CC = (sysconfig.get_config_var("CC") or "cc").split()[0]
+pytestmark = pytest.mark.skipif(
+    shutil.which(_CC) is None and shutil.which("cc") is None,
+    reason="no C compiler: the ahead-of-time build needs one (the JIT serves instead)",
+)
 
 
 def _env(cache: Path, **extra) -> dict:
@@ -36,11 +43,12 @@ def _env(cache: Path, **extra) -> dict:
     return dict(env, NUMBA_CACHE_DIR=str(cache), **extra)
 
 
-# The job a run starts in the background (python -m prcore.warmup --native); it
-# must build here, whatever build pip install put into the package.
-BACKGROUND_JOB = r"""
-from prcore import warmup
-warmup.build_native_or_compile_scanners()
+# What ``prcore warmup --native`` runs; it must build here, whatever build pip
+# install put into the package.
+BUILD_COMMAND = r"""
+import sys
+from prcore.cli import main
+sys.exit(main(["warmup", "--native"]))
 """
 
 
@@ -60,16 +68,15 @@ def no_prebuilt(monkeypatch, tmp_path):
 def built(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("native-cache")
     done = subprocess.run(
-        [sys.executable, "-c", BACKGROUND_JOB],
+        [sys.executable, "-c", BUILD_COMMAND],
         env=_env(cache, PRCORE_NO_PREBUILT="1"),
         capture_output=True,
         text=True,
         timeout=900,
     )
     directory = cache / "prcore-native"
+    assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in directory.iterdir())
-    failed = [(directory / f).read_text() for f in files if f.endswith(".failed")]
-    assert done.returncode == 0 and not failed, (done.stderr, failed)
     assert files == [native.bundle_name() + SUFFIX, native.bundle_name() + ".lock"], files
     return cache
 
@@ -80,9 +87,9 @@ def serving(cache: Path):
     saved = {k: os.environ.get(k) for k in ("NUMBA_CACHE_DIR", "PRCORE_NO_NATIVE")}
     os.environ["NUMBA_CACHE_DIR"] = str(cache)  # numba read its own copy at import
     os.environ.pop("PRCORE_NO_NATIVE", None)
-    jits = {h: h._jit for h in _kernels.HANDLES}
+    jits = {h: h._jit for h in _kernels.handles()}
     native.forget()
-    for handle in _kernels.HANDLES:
+    for handle in _kernels.handles():
         handle._jit = None
     try:
         module = native.bundle()
@@ -153,7 +160,7 @@ def test_threaded_evaluation_on_the_build_equals_the_jit(built):
     expected = prcore.evaluate(gt, dets).arrays()
     with serving(built):
         got = prcore.evaluate(gt, dets).arrays()
-        assert all(h._jit is None for h in _kernels.HANDLES)  # nothing fell back
+        assert all(h._jit is None for h in _kernels.handles())  # nothing fell back
     assert set(got) == set(expected)
     for name, array in expected.items():
         np.testing.assert_array_equal(got[name], array)
@@ -219,7 +226,6 @@ def test_a_broken_file_is_not_loaded(no_prebuilt):
     (no_prebuilt / (native.bundle_name() + SUFFIX)).write_bytes(b"not a shared object")
     assert native.bundle_path() is not None
     assert native.bundle() is None  # the JIT serves
-    assert native.build_wanted()  # and a build that loads is wanted
 
 
 def test_the_key_follows_the_kernel_source_and_the_signatures(tmp_path):
@@ -265,65 +271,27 @@ def test_argument_checks_are_exact():
                 native._checker(code)
 
 
-def test_one_build_at_a_time_and_failures_remembered(no_prebuilt, monkeypatch):
-    assert native.build_wanted()
+def test_one_build_at_a_time(no_prebuilt, monkeypatch):
     name = native.bundle_name()
-    directory = no_prebuilt
-    with native._build_lock(directory, name) as held:  # another build is running
+    no_prebuilt.mkdir(parents=True)
+    with native._build_lock(no_prebuilt, name) as held:  # another build is running
         assert held
-        assert not native.build_wanted()
-        assert native.build_locked() == "busy"
+        assert native.build_locked() is None
 
     def no_compiler(_directory):
         raise OSError("no C compiler here")
 
     monkeypatch.setattr(native, "build", no_compiler)
-    assert native.build_locked() == "failed"
-    assert "no C compiler here" in (directory / f"{name}.failed").read_text()
-    assert not native.build_wanted()  # not retried on every run
-    (directory / f"{name}.failed").unlink()
-    monkeypatch.setenv("PRCORE_NO_NATIVE", "1")
-    assert not native.build_wanted()
-
-
-SPAWNS = r"""
-import json, sys
-import prcore
-from prcore import warmup
-from prcore.example import example_paths
-calls = []
-warmup._spawn = lambda *args, detached: calls.append(list(args))
-prcore.evaluate(*example_paths())
-prcore.evaluate(*example_paths())
-print(json.dumps(calls))
-"""
-
-
-def test_a_run_without_a_build_starts_one_background_build(tmp_path):
-    def spawns() -> list:
-        done = subprocess.run(
-            [sys.executable, "-c", SPAWNS],
-            env=_env(tmp_path, PRCORE_NO_PREBUILT="1"),
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    first = spawns()  # a cold run: also the helper compiling the late kernels ("--late")
-    assert first.count(["--native"]) == 1 and [] not in first  # once, for two evaluations
-    (tmp_path / "prcore-native" / f"{native.bundle_name()}.failed").write_text("no compiler")
-    second = spawns()
-    assert ["--native"] not in second and [] in second  # the scanners' JIT compile instead
+    with pytest.raises(OSError, match="no C compiler here"):
+        native.build_locked()
 
 
 def test_a_new_build_replaces_this_pythons_older_ones_only(no_prebuilt):
     no_prebuilt.mkdir()
     older = no_prebuilt / f"{native._PREFIX}0123{SUFFIX}"
     other_python = no_prebuilt / f"{native._PREFIX}0123.cpython-399-x86_64-linux-gnu.so"
-    older_failed = no_prebuilt / f"{native._PREFIX}0123.failed"
     current = no_prebuilt / f"{native.bundle_name()}{SUFFIX}"
-    for path in (older, other_python, older_failed, current):
+    for path in (older, other_python, current):
         path.write_bytes(b"x")
     native._remove_other_builds(no_prebuilt, native.bundle_name())  # a shared directory
     assert older.exists() and other_python.exists()  # another install may use them

@@ -77,11 +77,9 @@ def test_report_round_trips_through_pydantic():
 
 
 def test_evaluating_does_not_import_pydantic():
-    """pydantic is for reports and for precise input errors, not for evaluating
-    (once the byte scanners are compiled; until then the general path parses)."""
+    """pydantic is for reports and for precise input errors, not for evaluating files."""
     code = (
         "import sys, prcore; from prcore.example import example_paths; "
-        "from prcore import warmup; warmup.compile_scanners(); "
         "prcore.evaluate(*example_paths()); "
         "print(sorted(m for m in sys.modules if m.startswith('pydantic')))"
     )

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from prcore._kernels import results_scan as kernels
 from prcore._kernels.scan_constants import OK, PAUSED
-from prcore.results_scan import (
+from prcore.io.results_scan import (
     ResultColumns,
     _record_boundary,
     _scan_span,
@@ -599,7 +599,7 @@ def test_pieces_of_a_mapped_file_release_their_pages(tmp_path, monkeypatch):
     ones: the ranges are increasing and end before the last piece)."""
     import mmap
 
-    from prcore import results_scan
+    from prcore.io import results_scan
 
     records = _records(3000)
     data = json.dumps(records).encode()

@@ -1,52 +1,19 @@
-"""The cold-start rule: scanners are used once compiled, results are the same either way."""
+"""``prcore warmup``: compiles every kernel into numba's cache, in its own process."""
 
 from __future__ import annotations
 
-import numpy as np
-
-import prcore
-from prcore import load, warmup
-from prcore._kernels.jit import compiled_or_cached
-from prcore._kernels.results_scan import scan_results_kernel
-from prcore.example import example_paths
+import os
+import subprocess
+import sys
 
 
-def test_compile_scanners_makes_them_ready():
-    warmup.compile_scanners()
-    assert warmup.scanners_ready()
-    assert compiled_or_cached(scan_results_kernel)
-
-
-def test_general_and_fast_paths_agree(monkeypatch):
-    gt, dt = example_paths()
-    warmup.compile_scanners()
-    fast = prcore.evaluate(gt, dt)
-    monkeypatch.setattr(load, "_scanners_ready", lambda: False)
-    general = prcore.evaluate(gt, dt)
-    for a, b in zip(fast.arrays().values(), general.arrays().values()):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_warmup_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv("PRCORE_NO_WARMUP", "1")
-    monkeypatch.setattr(warmup, "_started", False)
-    warmup.start()
-    assert warmup._started is False
-
-
-def test_background_compile_starts_after_the_evaluation(monkeypatch):
-    """The run that lacks the scanners is not slowed by their compile: the
-    background process starts only once that evaluation is done."""
-    from prcore import engine
-
-    events = []
-    monkeypatch.delenv("PRCORE_NO_WARMUP", raising=False)
-    monkeypatch.setattr(warmup, "_requested", False)
-    monkeypatch.setattr(warmup, "_started", False)
-    monkeypatch.setattr(warmup, "scanners_ready", lambda: False)
-    monkeypatch.setattr(warmup.atexit, "register", lambda fn: events.append("atexit"))
-    monkeypatch.setattr(warmup.subprocess, "Popen", lambda *a, **k: events.append("compile"))
-    real_match = engine.match
-    monkeypatch.setattr(engine, "match", lambda *a: (events.append("match"), real_match(*a))[1])
-    prcore.evaluate(*example_paths())
-    assert events == ["atexit", "match", "compile"]
+def test_warmup_compiles_every_kernel_into_the_cache(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "prcore", "warmup"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "compiled the kernels" in done.stdout
+    # numba's cache now holds an index per kernel module (each module's kernels are cached)
+    modules = {p.name.split(".")[0] for p in tmp_path.rglob("*.nbi")}
+    assert {"accumulate", "match", "order", "similarity", "ids", "results_scan", "coco_scan"} <= modules

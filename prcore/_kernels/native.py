@@ -1,23 +1,23 @@
 """numba's ahead-of-time build of the kernels: one extension module that loads without numba.
 
-A fresh ``prcore`` command spends about 0.3 s importing numba, starting its
+A fresh ``prcore`` command would spend about 0.3 s importing numba, starting its
 runtime and loading cached kernels before it does any work; the Rust peers
-spend none of that. So, once per machine, numba's AOT compiler
-(``numba.pycc``) builds every kernel, for exactly the argument types prcore
-passes (:data:`SIGNATURES`), into one extension module beside numba's own
+spend none of that. So ``pip install`` builds every kernel with numba's AOT
+compiler (``numba.pycc``, see ``prcore/_build_hook.py``), for exactly the
+argument types prcore passes (:data:`KERNELS`), into one extension module in
+the package. ``prcore warmup --native`` builds it on demand into the user's
 cache. A process that finds it loads it with one ``dlopen`` and never imports
-numba. :mod:`prcore.warmup` builds it in the background after a run that did
-without it, or on demand with ``python -m prcore.warmup --native``.
+numba. Nothing is ever built behind the user's back.
 
 It is the same numba code from the same source, compiled with the same
 options (no fastmath, the GIL released), so its results are the JIT's bit for
 bit; tests check that. AOT entry points do not check their arguments, so
 :class:`Kernel` does: a call whose types were not built goes to numba's JIT
-kernel, as does every call when the module is missing, stale (the kernels'
-source, Python or the machine changed), unloadable (a numpy whose C API it
-cannot use: it is then rebuilt), or turned off with ``PRCORE_NO_NATIVE=1``.
-``PRCORE_NO_PREBUILT=1`` ignores the build that ``pip install`` put into the
-package (:data:`PREBUILT`; for benchmarks and tests).
+kernel (``cache=True``: compiled on first use, then loaded from numba's cache),
+as does every call when the module is missing, stale (the kernels' source,
+the Python minor version or the machine changed), unloadable, or turned off
+with ``PRCORE_NO_NATIVE=1``. ``PRCORE_NO_PREBUILT=1`` ignores the build that
+``pip install`` put into the package (:data:`PREBUILT`; for benchmarks and tests).
 """
 
 from __future__ import annotations
@@ -35,71 +35,64 @@ from pathlib import Path
 
 import numpy as np
 
-# Each kernel that Python calls, by module, with every argument-type tuple
-# that prcore passes it. Codes: i1 i4 i8 u1 u8 f8 b1 for int8 ... bool;
-# "T[n]" a C-contiguous, aligned, writable n-d array of T ("T[n]r": may be
-# read-only); a bare code a scalar; a tuple a tuple of those.
-# tests/test_native.py reruns the oracle suites on the build and checks that
-# they call nothing else and use every variant.
-MODULES = {
-    "accumulate_curves": "accumulate",
-    "scan_ground_truth_kernel": "coco_scan",
-    "dense_index": "ids",
-    "match_cells": "match",
-    "radix_sort": "order",
-    "scatter_by_key": "order",
-    "descending_score_keys": "order",
-    "cell_keys": "order",
-    "scatter_selected": "order",
-    "place_in_cells": "order",
-    "scan_results_kernel": "results_scan",
-}
+# The one registry of kernels: each kernel that Python calls, by name, with its
+# module and every argument-type tuple that prcore passes it. The handles in
+# prcore._kernels, the ahead-of-time build and its argument checks all read it.
+# Codes: i1 i4 i8 u1 u8 f8 b1 for int8 ... bool; "T[n]" a C-contiguous, aligned,
+# writable n-d array of T ("T[n]r": may be read-only); a bare code a scalar; a
+# tuple a tuple of those. tests/test_native.py reruns the oracle suites on the
+# build and checks that they call nothing else and use every variant.
 _COLUMNS = ("u8[1]", "u8[1]", "i8[1]", "u1[1]", "f8[1]", "u8[1]")  # the scanners' power tables
-SIGNATURES: dict[str, tuple[tuple, ...]] = {
-    "accumulate_curves": (
+KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
+    "accumulate_curves": ("accumulate", (
         ("i8[1]", "i4[1]", "f8[1]", "i4[1]", "u1[3]", "i8[2]", "f8[1]", "i8[1]", "f8", "f8[5]",
          "f8[4]", "f8[5]", "i8[1]", "i8[1]", "i8[1]", "i8[1]", "f8[1]", "i8", "i8"),
-    ),
-    "scan_ground_truth_kernel": (
+    )),
+    "scan_ground_truth_kernel": ("coco_scan", (
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "i8[1]", "i8[1]", "i1[1]", "i8[1]", "i8[1]",
          "i8[1]", "f8[2]", "f8[1]", "i1[1]", "i1[1]", "i8[1]", "i8[1]", "i8[1]", "u1[1]"),
-    ),
-    "dense_index": (
+    )),
+    "dense_index": ("ids", (
         ("i8[1]", "i8[1]", "i8[1]", "i4[1]"),
-    ),
-    "match_cells": (
-        ("i8[1]", "i4[1]", "f8[2]", "i8[1]", "f8[2]", "f8[1]", "b1[1]", "i8[1]", "f8[1]", "f8[2]",
-         "u1[3]", "f8[2]", "f8[1]", "f8[2]", "f8[1]", "i8[1]", "b1[2]", "b1[1]", "i8[3]", "i8",
+    )),
+    "box_iou_cells": ("similarity", (
+        ("i8[1]", "i4[1]", "f8[2]", "i8[1]", "f8[2]", "b1[1]", "i8[1]", "f8[1]", "f8[2]", "i8",
          "i8"),
-    ),
-    "radix_sort": (
+    )),
+    "match_cells": ("match", (
+        ("i8[1]", "i4[1]", "f8[1]", "i8[1]", "f8[1]", "b1[1]", "b1[1]", "i8[1]", "i8[1]", "f8[1]",
+         "f8[1]", "f8[2]", "u1[3]", "i4[3]", "f8[1]", "i8[1]", "b1[2]", "b1[1]", "i8[3]", "i8",
+         "i8"),
+    )),
+    "radix_sort": ("order", (
         ("u8[1]", "i4[1]", "u8[1]", "i4[1]", "i8[1]"),
-    ),
-    "scatter_by_key": (
+    )),
+    "scatter_by_key": ("order", (
         ("i4[1]", "i4[1]", "i8[1]", "i4[1]"),
         ("i8[1]", "i8[1]", "i8[1]", "i8[1]"),
-    ),
-    "descending_score_keys": (
+    )),
+    "descending_score_keys": ("order", (
         ("f8[1]", "i4[1]", "u8[1]"),
-    ),
-    "cell_keys": (
+    )),
+    "cell_keys": ("order", (
         ("i4[1]", "i4[1]", "i8[1]", "i8[1]", "i8", "i8", "b1", "i4[1]", "i4[1]", "i8[1]", "i8[1]",
          "i8[1]", "i8[1]"),
-    ),
-    "scatter_selected": (
+    )),
+    "scatter_selected": ("order", (
         ("i4[1]", "i8[1]", "i4[1]"),
-    ),
-    "place_in_cells": (
+    )),
+    "place_in_cells": ("order", (
         ("i4[1]", "i8[1]", "i8[1]", "i8", "f8[1]", "i4[1]", "i4[1]", "i4[1]", "f8[1]", "i4[1]",
          "i8[1]"),
         ("i4[1]", "i4[1]", "i8[1]", "i8", "f8[1]", "i4[1]", "i4[1]", "i4[1]", "f8[1]", "i4[1]",
          "i8[1]"),
-    ),
-    "scan_results_kernel": (
+    )),
+    "scan_results_kernel": ("results_scan", (
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i8[1]", "i8[1]",
          "u1[1]", "i8", "i8"),
-    ),
+    )),
 }  # fmt: skip
+SIGNATURES = {name: sigs for name, (_, sigs) in KERNELS.items()}
 _DTYPES = {"i1": "int8", "i4": "int32", "i8": "int64", "u1": "uint8", "u8": "uint64", "f8": "float64", "b1": "bool"}  # fmt: skip
 # Generic x86-64 / aarch64 code, so that a cache shared between machines
 # never meets an instruction its CPU lacks; the kernels are scalar code.
@@ -113,7 +106,7 @@ def _source_key(kernels: Path = Path(__file__).parent) -> str:
 
     Not numba's version: the build does not use numba once built. Not numpy's
     either: a numpy whose C API the build cannot use makes its import fail,
-    and then it is rebuilt (:func:`build_wanted`).
+    and ``prcore warmup --native`` rebuilds it.
     """
     digest = hashlib.sha256()
     try:
@@ -124,7 +117,10 @@ def _source_key(kernels: Path = Path(__file__).parent) -> str:
         return ""
     if not sources:
         return ""
-    digest.update(f"{sys.version}|{platform.machine()}|{_TARGET_CPU}".encode())
+    # Python by minor version: the extension suffix pins the ABI, and a patch
+    # release of the same Python loads the same build.
+    py = f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}"
+    digest.update(f"{py}|{platform.machine()}|{_TARGET_CPU}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -265,7 +261,7 @@ class Kernel:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.module = MODULES[name]
+        self.module = KERNELS[name][0]
         self.served: set[int] = set()  # which built variants have served a call
         self._variants: tuple | None = None
         self._jit = None
@@ -300,15 +296,6 @@ class Kernel:
             self._jit = getattr(module, self.name)
         return self._jit
 
-    def ready(self) -> bool:
-        """A call needs no compile: the AOT build serves it (for prcore's own argument
-        types, which are the built ones), or numba has it compiled or cached."""
-        if bundle() is not None:
-            return True
-        from prcore._kernels.jit import compiled_or_cached
-
-        return compiled_or_cached(self.jit)
-
 
 def _numba_type(code):
     from numba.core import types
@@ -333,10 +320,6 @@ def _writable_dir() -> Path | None:
     return None
 
 
-def _marker(directory: Path, name: str, kind: str) -> Path:
-    return directory / f"{name}.{kind}"
-
-
 @contextmanager
 def _build_lock(directory: Path, name: str, wait_s: float = 0.0):
     """Hold the build lock for ``name`` in ``directory``: yields False when another
@@ -350,7 +333,7 @@ def _build_lock(directory: Path, name: str, wait_s: float = 0.0):
         yield False
         return
     try:
-        fd = os.open(_marker(directory, name, "lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        fd = os.open(directory / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o644)
     except OSError:
         yield False
         return
@@ -370,50 +353,24 @@ def _build_lock(directory: Path, name: str, wait_s: float = 0.0):
         os.close(fd)
 
 
-def build_wanted() -> bool:
-    """No build for this source loads, none is running, none failed or was cut short,
-    a cache directory is writable, and ``PRCORE_NO_NATIVE`` is unset."""
-    name = bundle_name()
-    if os.environ.get("PRCORE_NO_NATIVE") or name is None or bundle() is not None:
-        return False
-    try:
-        if any(_marker(d, name, "failed").exists() for d in bundle_dirs()):
-            return False
-        directory = _writable_dir()
-        if directory is None:
-            return False
-        with _build_lock(directory, name) as held:
-            return held
-    except OSError:
-        return False
+def build_locked() -> Path | None:
+    """:func:`build` into the first writable cache directory, one build at a time.
 
-
-def build_locked() -> str:
-    """:func:`build`, one at a time; a failure is remembered so that runs do not retry it.
-
-    Returns ``"built"`` (now or by another process), ``"busy"`` (another build
-    holds the lock), ``"failed"`` (the ``.failed`` file says why; a build cut
-    short leaves it too) or ``"unavailable"`` (no writable cache directory, or
-    the source cannot be read). An explicit call retries a failed build.
+    Returns the build's file (made now, or found made by another process), or
+    None when another build holds the lock. Raises when there is no writable
+    cache directory or the build fails (no C compiler, no ``numba.pycc``).
     """
     name = bundle_name()
     directory = _writable_dir()
     if name is None or directory is None:
-        return "unavailable"
+        raise RuntimeError("no writable cache directory, or the kernels' source cannot be read")
     with _build_lock(directory, name, wait_s=1.0) as held:
         if not held:
-            return "busy"
-        if any(_load_file(p) is not None for p in _candidates()):
-            return "built"
-        failed = _marker(directory, name, "failed")
-        failed.write_text("the build did not finish\n")  # stays if this process dies
-        try:
-            build(directory)
-        except Exception as exc:  # no compiler, no pycc, a numba that differs: the JIT serves
-            failed.write_text(f"{type(exc).__name__}: {exc}\n")
-            return "failed"
-        failed.unlink(missing_ok=True)
-        return "built"
+            return None
+        for path in _candidates():
+            if _load_file(path) is not None:
+                return path
+        return build(directory)
 
 
 def build(directory: Path) -> Path:
@@ -446,7 +403,7 @@ def build(directory: Path) -> Path:
         cc = CC(name)
         cc.output_dir = out
         cc.target_cpu = _TARGET_CPU
-        for kernel_name, module_name in MODULES.items():
+        for kernel_name, (module_name, _) in KERNELS.items():
             module = importlib.import_module(f"prcore._kernels.{module_name}")
             func = getattr(module, kernel_name).py_func
             for i, codes in enumerate(SIGNATURES[kernel_name]):
@@ -474,12 +431,12 @@ def _remove_other_builds(directory: Path, name: str) -> None:
     Pythons sharing a checkout keep theirs): all of them in this package's own
     directories (``__pycache__``, :data:`PREBUILT`), and in a shared one
     (NUMBA_CACHE_DIR, ~/.cache), which other installs may be using, those
-    untouched for a week. Their ``.failed`` files go with them; lock files stay."""
+    untouched for a week. Lock files stay."""
     import time
 
     own = directory.resolve() in (_own_cache().resolve(), PREBUILT.resolve())
     for path in directory.glob(_PREFIX + "*"):
-        if path.name.startswith(name + ".") or not path.name.endswith((_SUFFIX, ".failed")):
+        if path.name.startswith(name + ".") or not path.name.endswith(_SUFFIX):
             continue
         try:
             if own or time.time() - path.stat().st_mtime > _SHARED_KEEP_S:
@@ -495,5 +452,5 @@ def forget() -> None:
     global _loaded
     with _lock:
         _loaded = _UNSET
-        for handle in _kernels.HANDLES:
+        for handle in _kernels.handles():
             handle._variants = None

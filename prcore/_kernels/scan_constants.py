@@ -1,7 +1,7 @@
 """What the byte scanners share with their Python callers, without numba.
 
 Status codes, the nesting-stack scratch and the exact power-of-ten tables:
-the callers in :mod:`prcore.results_scan` and :mod:`prcore.coco_scan` need
+the callers in :mod:`prcore.io.results_scan` and :mod:`prcore.io.coco_scan` need
 them whether the kernels come from numba's JIT or from the ahead-of-time build
 (:mod:`prcore._kernels.native`), and importing them must not import numba.
 """

@@ -24,7 +24,7 @@ import numpy as np
 
 from prcore._kernels import scan_ground_truth_kernel
 from prcore._kernels.scan_constants import FALLBACK_FULL, OK, new_stack
-from prcore.results_scan import _tables
+from prcore.io.results_scan import _tables
 
 # Lower bounds on the bytes one record takes, comma included: {"id":0}, and
 # {"id":0,"image_id":0,"category_id":0,"bbox":[0,0,0,0],"area":0}.

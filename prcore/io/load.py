@@ -6,14 +6,13 @@ category ids (the order ``COCOeval.Params`` uses). Everything downstream works
 on those indices.
 
 Each input goes through a columnar fast path that checks the same rules as the
-pydantic models in :mod:`prcore.schema`; whenever it meets anything it does
+pydantic models in :mod:`prcore.io.schema`; whenever it meets anything it does
 not accept, the models re-validate record by record and raise a located
 :class:`~prcore.errors.PrcoreInputError`.
 """
 
 from __future__ import annotations
 
-import gc
 import mmap
 import os
 import warnings
@@ -89,7 +88,8 @@ class GroundTruth:
 class Detections:
     """Detections as columns in file order; ``img``/``cat`` are dense indices (int32).
 
-    The detection's pycocotools id is its position + 1 (``loadRes``).
+    The detection's pycocotools id is its position + 1 (``loadRes``). ``area``
+    is what ``loadRes`` gives it: ``w * h`` of the box.
     """
 
     source: str
@@ -97,28 +97,13 @@ class Detections:
     cat: np.ndarray
     bbox: np.ndarray
     score: np.ndarray
+    area: np.ndarray
 
     def __len__(self) -> int:
         return len(self.score)
 
 
 # ---------------------------------------------------------------- reading
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic GC while building many small objects that cannot form cycles.
-
-    JSON parsing allocates millions of containers; each allocation burst
-    would otherwise trigger full collections (about 40% of parse time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -184,8 +169,7 @@ def _strip_bom(data: bytes) -> bytes:
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file (BOM tolerated) or raise a located error."""
     file = os.fspath(path)
-    with gc_paused():
-        return parse_json(_read_bytes(file), file)
+    return parse_json(_read_bytes(file), file)
 
 
 def parse_json(data: bytes, file: str) -> Any:
@@ -230,37 +214,15 @@ def _ints(values: list) -> np.ndarray | None:
 
 
 def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
-    """Positions of ``ids`` in sorted ``table`` (``INDEX``); also the first missing index or -1.
-
-    One kernel pass once numba has it cached (it compiles in the background
-    with the scanners); until then numpy, with the same result.
-    """
+    """Positions of ``ids`` in sorted ``table`` (``INDEX``); also the first missing index or -1."""
     from prcore._kernels import dense_index
 
     ids = np.ascontiguousarray(ids, np.int64)
     table = np.ascontiguousarray(table, np.int64)
-    if not dense_index.ready():
-        return _dense_numpy(ids, table)
-    return _dense_kernel(ids, table)
-
-
-def _dense_kernel(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
-    """:func:`_dense` by the kernel (int64 inputs; :mod:`prcore.warmup` compiles this call)."""
-    from prcore._kernels import dense_index
-
     out = np.empty(len(ids), INDEX)
     direct = len(table) and 0 <= table[0] and table[-1] < 1 << 25 and len(ids) > 4 * len(table)
     lookup = np.full(int(table[-1]) + 1 if direct else 0, -1, np.int64)
     return out, int(dense_index(ids, table, lookup, out))
-
-
-def _dense_numpy(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
-    pos = np.searchsorted(table, ids)
-    pos_c = np.minimum(pos, max(len(table) - 1, 0))
-    ok = (pos < len(table)) & (table[pos_c] == ids) if len(table) else np.zeros(len(ids), bool)
-    bad = np.flatnonzero(~ok)
-    pos_c[~ok] = 0
-    return pos_c.astype(INDEX), (int(bad[0]) if len(bad) else -1)
 
 
 def _first_duplicate(ids: np.ndarray) -> int:
@@ -285,8 +247,8 @@ def _require_list(obj: Any, file: str, section: str | None) -> list:
 
 
 def _fail(records: list, model: str, file: str, section: str | None) -> PrcoreInputError:
-    """The first record that ``prcore.schema``'s ``model`` (named) rejects, as an error."""
-    from prcore import schema  # pydantic: imported only once something is wrong
+    """The first record that ``prcore.io.schema``'s ``model`` (named) rejects, as an error."""
+    from prcore.io import schema  # pydantic: imported only once something is wrong
 
     err = schema.first_error(records, getattr(schema, model), file=file, section=section)
     return err or PrcoreInputError("invalid records", file=file, section=section)
@@ -299,19 +261,18 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     """Ground truth from a path, a parsed dict, or a :class:`GroundTruth`."""
     if isinstance(gt, GroundTruth):
         return gt
-    with gc_paused():
-        if isinstance(gt, (str, os.PathLike)):
-            file = os.fspath(gt)
-            with _file_bytes(file) as data:
-                scanned = _scan_ground_truth(data, file)
-                if scanned is not None:
-                    return scanned
-                raw = _bytes_of(data, file)
-            obj = parse_json(raw, file)
-        else:
-            file = "<ground truth>"
-            obj = gt
-        return ground_truth_from_dict(obj, file)
+    if isinstance(gt, (str, os.PathLike)):
+        file = os.fspath(gt)
+        with _file_bytes(file) as data:
+            scanned = _scan_ground_truth(data, file)
+            if scanned is not None:
+                return scanned
+            raw = _bytes_of(data, file)
+        obj = parse_json(raw, file)
+    else:
+        file = "<ground truth>"
+        obj = gt
+    return ground_truth_from_dict(obj, file)
 
 
 def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
@@ -451,16 +412,6 @@ def _ground_truth_from_columns(
     )
 
 
-def _scanners_ready() -> bool:
-    """Use the scanners only once compiled; meanwhile have them compiled in the background."""
-    from prcore import warmup
-
-    if warmup.scanners_ready():
-        return True
-    warmup.request()
-    return False
-
-
 def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None:
     """The byte-level numba scanner's columns, when it can read this file.
 
@@ -469,10 +420,8 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
     validation then finds the located error.
     """
     try:
-        from prcore.coco_scan import scan_ground_truth
+        from prcore.io.coco_scan import scan_ground_truth
     except ImportError:
-        return None
-    if not _scanners_ready():
         return None
     cols = scan_ground_truth(data)
     if cols is None:
@@ -512,7 +461,7 @@ def _annotation_columns(anns: list):
 
 def _annotation_columns_validated(anns: list, file: str):
     """General path: validate each record; w*h stands in for a missing area."""
-    from prcore.schema import AnnotationRecord, first_error
+    from prcore.io.schema import AnnotationRecord, first_error
 
     err = first_error(anns, AnnotationRecord, file=file, section="annotations")
     if err is not None:
@@ -576,8 +525,7 @@ def load_detections(dt: Any, gt: GroundTruth) -> Detections:
     """Detections from a path, a list of dicts, or :class:`Detections`."""
     if isinstance(dt, Detections):
         return dt
-    with gc_paused():
-        return _load_detections(dt, gt)
+    return _load_detections(dt, gt)
 
 
 def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
@@ -598,15 +546,10 @@ def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
 def _scan(data: bytes | mmap.mmap):
     """The byte-level numba scanner, when it can read this file."""
     try:
-        from prcore.results_scan import scan_results
+        from prcore.io.results_scan import scan_results
     except ImportError:
         return None
-    if not _scanners_ready():
-        return None
-    # _file_bytes maps files shared and read-only: their scanned pages can be dropped.
-    from prcore.pages import release_eagerly
-
-    cols = scan_results(data, drop_pages=isinstance(data, mmap.mmap) and release_eagerly())
+    cols = scan_results(data)
     if cols is None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score
@@ -658,12 +601,14 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
             field="category_id",
             id_name="image_id",
         )
+    bbox = np.ascontiguousarray(bbox, np.float64)
     return Detections(
         source=file,
         img=img,
         cat=cat,
-        bbox=np.ascontiguousarray(bbox, np.float64),
+        bbox=bbox,
         score=np.ascontiguousarray(score, np.float64),
+        area=bbox[:, 2] * bbox[:, 3],
     )
 
 

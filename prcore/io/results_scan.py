@@ -63,7 +63,6 @@ def _tables() -> tuple[np.ndarray, ...]:
 SPLIT_MIN_BYTES = 4 << 20
 # Pieces each thread scans before dropping their pages (a memory-mapped file).
 CHUNK_BYTES = 8 << 20
-_POOL: ThreadPoolExecutor | None = None
 
 
 def scan_results(
@@ -88,7 +87,7 @@ def scan_results(
         (the result is the same; tests make it tiny).
     drop_pages : bool
         ``data`` is a read-only shared memory map of a file (as
-        :mod:`prcore.load` makes): the pages of each finished piece are then
+        :mod:`prcore.io.load` makes): the pages of each finished piece are then
         dropped from the process (``MADV_DONTNEED``; they stay in the page
         cache and fault back in if read again), so that a large file never
         counts whole in the peak memory. Never for private or anonymous
@@ -118,12 +117,10 @@ def scan_results(
         boundary = _record_boundary(buf, buf.shape[0] // 2)
     if boundary < 0:
         return _columns(view, _scan_span(buf, 0, -1, chunk_bytes, release), OK)
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(1, thread_name_prefix="prcore-scan")
-    tail_future = _POOL.submit(_scan_span, buf, boundary, -1, chunk_bytes, release)
-    head = _scan_span(buf, 0, boundary, chunk_bytes, release)
-    tail = tail_future.result()
+    with ThreadPoolExecutor(1, thread_name_prefix="prcore-scan") as pool:  # this call's only
+        tail_future = pool.submit(_scan_span, buf, boundary, -1, chunk_bytes, release)
+        head = _scan_span(buf, 0, boundary, chunk_bytes, release)
+        tail = tail_future.result()
     if head.status != PAUSED:
         # The guess was inside a value: the head scan went on to the end alone.
         return _columns(view, head, OK)
