@@ -13,10 +13,10 @@ All tools read the same generated files (see generate.py). Three measurements:
 - CLI: a fresh process per run that imports, loads, evaluates and prints
   (peers.cli_command), interleaved the same way, each round starting one tool
   later. Median wall time.
-- prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again once
-  the background job it starts is done, three ways (see measure_compile): with
-  the kernels pip install built ahead of time into the package, without that
-  build (PRCORE_NO_PREBUILT=1), and with numba's JIT only (PRCORE_NO_NATIVE=1).
+- prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again, two
+  ways (see measure_compile): with the kernels pip install built ahead of time
+  into the package, and with numba's JIT only (PRCORE_NO_NATIVE=1), whose first
+  run compiles every kernel into numba's cache.
 
 "prcore" is the default install: kernels from the ahead-of-time build, which
 loads without numba. "prcore-jit" is the same code with PRCORE_NO_NATIVE=1:
@@ -158,18 +158,6 @@ def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> N
         print(f"  CLI round {round_ + 1} done", file=sys.stderr, flush=True)
 
 
-def _background_jobs() -> int:
-    """prcore's background jobs alive on this machine (``python -m prcore.warmup``)."""
-    count = 0
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"prcore.warmup" in cmdline.read_bytes():
-                count += 1
-        except OSError:
-            continue
-    return count
-
-
 _SERVED_BY = (
     "from prcore._kernels import native; m = native.bundle(); "
     "print('jit' if m is None else 'prebuilt' if native.Path(m.__file__).parent == native.PREBUILT "
@@ -185,53 +173,41 @@ def _served_by(env: dict) -> str:
     ).stdout.strip()  # fmt: skip
 
 
-def _first_runs(argv: list[str], extra_env: dict, timeout: float) -> dict:
-    """A run in an empty numba cache, its background job waited for, then the next run."""
-    while _background_jobs():  # an earlier scenario's job must not compete
-        time.sleep(1)
+def _first_runs(argv: list[str], extra_env: dict) -> dict:
+    """A run in an empty numba cache, then the next run (the cache then filled)."""
     with tempfile.TemporaryDirectory(prefix="prcore-numba-cache-") as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        for name in ("PRCORE_NO_WARMUP", "PRCORE_NO_NATIVE", "PRCORE_NO_PREBUILT"):
+        for name in ("PRCORE_NO_NATIVE", "PRCORE_NO_PREBUILT"):
             env.pop(name, None)  # the default first run
         env.update(extra_env)
         first_by = _served_by(env)
-        t0 = time.perf_counter()
         cold, _, error = run_fresh(argv, env)
         if error:
             return {"error": error}
-        time.sleep(0.5)  # the job is detached: let it appear
-        while _background_jobs() and time.perf_counter() - t0 < timeout:
-            time.sleep(0.25)
-        ready = time.perf_counter() - t0
         next_by = _served_by(env)
         second, _, error = run_fresh(argv, env)
     return {
         "first_s": cold,
         "first_kernels": first_by,
-        "background_done_after_s": ready,
         "next_s": second,
         "next_kernels": next_by,
         "error": error,
     }
 
 
-def measure_compile(gt: str, dt: str, timeout: float = 600.0) -> dict:
-    """prcore's first runs in an empty numba cache, three ways.
+def measure_compile(gt: str, dt: str) -> dict:
+    """prcore's first runs in an empty numba cache, two ways.
 
     - ``after_install``: with the ahead-of-time build that ``pip install`` put
       into the package, where it did;
-    - ``without_prebuilt``: ``PRCORE_NO_PREBUILT=1`` (an install that could not
-      build it): the run JIT-compiles, then its background job builds it;
-    - ``jit_only``: ``PRCORE_NO_NATIVE=1``: the run JIT-compiles, and its
-      background job compiles the byte scanners.
-    ``background_done_after_s`` counts from the first run's start, to when no
-    prcore background job is left; ``*_kernels`` says what served each run.
+    - ``jit_only``: ``PRCORE_NO_NATIVE=1`` (an install that could not build it):
+      the first run compiles every kernel into numba's cache, the next loads them.
+    ``*_kernels`` says what served each run.
     """
     argv = cli_command("prcore", gt, dt)
     out = {
-        "after_install": _first_runs(argv, {}, timeout),
-        "without_prebuilt": _first_runs(argv, {"PRCORE_NO_PREBUILT": "1"}, timeout),
-        "jit_only": _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}, timeout),
+        "after_install": _first_runs(argv, {}),
+        "jit_only": _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}),
     }
     errors = [f"{k}: {v['error']}" for k, v in out.items() if v.get("error")]
     out["error"] = "; ".join(errors) or None
@@ -301,11 +277,8 @@ def main(argv=None) -> None:
         t: args.pycocotools_repeat if t == "pycocotools" else args.repeat for t in args.tools
     }
     if {"prcore", "prcore-jit"} & set(args.tools):  # the steady state of each
-        # the JIT's byte scanners in numba's cache, then the ahead-of-time build
-        subprocess.run(
-            [sys.executable, "-m", "prcore.warmup"], env={**os.environ, "PRCORE_NO_NATIVE": "1"}
-        )
-        subprocess.run([sys.executable, "-m", "prcore.warmup", "--native"])
+        # every kernel in numba's cache (the JIT's steady state)
+        subprocess.run([sys.executable, "-m", "prcore", "warmup"])
     measure_in_process(results, gt, dt, repeats)
     if not args.skip_cli:
         measure_cli(results, gt, dt, repeats)
@@ -351,16 +324,12 @@ def main(argv=None) -> None:
                 f"prcore's first runs with an empty Numba cache: error {compile_['error']}"
             )
         else:
-            a, w, j = compile_["after_install"], compile_["without_prebuilt"], compile_["jit_only"]
+            a, j = compile_["after_install"], compile_["jit_only"]
             notes.append(
                 f"prcore's first run with an empty NUMBA_CACHE_DIR (kernels: {a['first_kernels']}, "
-                f"i.e. built by pip install): {a['first_s']:.2f} s. Without that build "
-                f"(PRCORE_NO_PREBUILT=1): {w['first_s']:.2f} s (kernels JIT-compiled, general "
-                f"JSON path); its background job built the kernels ahead of time, done "
-                f"{w['background_done_after_s']:.1f} s after the run started; the next run "
-                f"(kernels: {w['next_kernels']}) took {w['next_s']:.2f} s. JIT only "
-                f"(PRCORE_NO_NATIVE=1): {j['first_s']:.2f} s; its background job compiled the "
-                f"byte scanners, done after {j['background_done_after_s']:.1f} s; next run "
+                f"i.e. built by pip install): {a['first_s']:.2f} s. JIT only "
+                f"(PRCORE_NO_NATIVE=1, as where the install could not compile): first run "
+                f"{j['first_s']:.2f} s (every kernel compiled into numba's cache), next run "
                 f"{j['next_s']:.2f} s."
             )
     text = markdown(results, header, reference, notes)

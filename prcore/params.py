@@ -12,6 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from prcore.errors import PrcoreInputError
+
 IouType = Literal["bbox", "segm", "keypoints"]
 
 
@@ -42,29 +44,39 @@ DEFAULTS: dict[str, dict] = {
 }
 DEFAULTS["segm"] = DEFAULTS["bbox"]
 
+# pycocotools' setKpParams: COCO's 17 person keypoints, nose first.
+COCO_PERSON_SIGMAS = tuple(
+    (
+        np.array(
+            [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89]
+        )
+        / 10.0
+    ).tolist()
+)  # fmt: skip
+
 
 def _converted(name: str, values, convert, what: str) -> tuple[list, tuple]:
     """``(values, converted)`` of a list-valued field; ValueError naming it otherwise."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ValueError(f"Params.{name} must be a list, got {values!r}")
+        raise PrcoreInputError(f"Params.{name} must be a list, got {values!r}")
     values = list(values)
     try:
         return values, tuple(convert(v) for v in values)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"Params.{name} must be a list of {what}, got {values!r}") from None
+        raise PrcoreInputError(f"Params.{name} must be a list of {what}, got {values!r}") from None
 
 
 def _ints(name: str, values) -> tuple[int, ...]:
     values, out = _converted(name, values, int, "integers")
     if any(o != v for o, v in zip(out, values)):  # 1.5 or "1" are not ids
-        raise ValueError(f"Params.{name} must be a list of integers, got {values!r}")
+        raise PrcoreInputError(f"Params.{name} must be a list of integers, got {values!r}")
     return out
 
 
 def _floats(name: str, values) -> tuple[float, ...]:
     values, out = _converted(name, values, float, "numbers")
     if any(isinstance(v, (str, bytes, bool)) for v in values) or not all(map(math.isfinite, out)):
-        raise ValueError(f"Params.{name} must be a list of finite numbers, got {values!r}")
+        raise PrcoreInputError(f"Params.{name} must be a list of finite numbers, got {values!r}")
     return out
 
 
@@ -75,7 +87,9 @@ class Params:
     ``img_ids`` and ``cat_ids`` left as ``None`` mean every image and every
     category of the ground truth (pycocotools: ``sorted(cocoGt.getImgIds())``).
     Ids are de-duplicated and sorted and ``max_dets`` sorted, as
-    ``COCOeval.evaluate`` does. Validated on construction (``ValueError``
+    ``COCOeval.evaluate`` does. ``kpt_oks_sigmas`` (keypoints only) are the
+    per-keypoint OKS sigmas, COCO's 17 person sigmas by default. Validated on
+    construction (:class:`~prcore.errors.PrcoreInputError`, a ``ValueError``,
     naming the field); a plain frozen dataclass, so that ``import prcore``
     does not import pydantic (the JSON report still serialises it through
     pydantic, see :mod:`prcore.report`).
@@ -90,10 +104,11 @@ class Params:
     area_rng: tuple[tuple[float, float], ...] | None = None
     area_rng_lbl: tuple[str, ...] | None = None
     use_cats: bool = True
+    kpt_oks_sigmas: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.iou_type not in DEFAULTS:
-            raise ValueError(
+            raise PrcoreInputError(
                 f"Params.iou_type must be one of {', '.join(DEFAULTS)}, got {self.iou_type!r}"
             )
         d = DEFAULTS[self.iou_type]
@@ -109,7 +124,7 @@ class Params:
                 continue
             v = _floats(name, v)
             if not v or any(not (0.0 <= x <= 1.0) for x in v):
-                raise ValueError(
+                raise PrcoreInputError(
                     f"Params.{name}: thresholds must be a non-empty list of numbers in [0, 1]"
                 )
             fill[name] = v
@@ -118,7 +133,7 @@ class Params:
         else:
             v = _ints("max_dets", self.max_dets)
             if not v or any(m < 1 for m in v):
-                raise ValueError("Params.max_dets must be positive integers")
+                raise PrcoreInputError("Params.max_dets must be positive integers")
             fill["max_dets"] = tuple(sorted(v))
         if self.area_rng is None:
             area_rng = d["area_rng"]
@@ -126,7 +141,7 @@ class Params:
             try:
                 area_rng = tuple((float(lo), float(hi)) for lo, hi in self.area_rng)
             except (TypeError, ValueError, OverflowError):
-                raise ValueError(
+                raise PrcoreInputError(
                     f"Params.area_rng must be a list of [min, max] pairs, got {self.area_rng!r}"
                 ) from None
         fill["area_rng"] = area_rng
@@ -139,11 +154,21 @@ class Params:
         else:
             labels = tuple(str(x) for x in self.area_rng_lbl)
         if len(area_rng) != len(labels):
-            raise ValueError("Params.area_rng and area_rng_lbl must have the same length")
+            raise PrcoreInputError("Params.area_rng and area_rng_lbl must have the same length")
         fill["area_rng_lbl"] = labels
         if self.use_cats not in (True, False):  # also 0/1, as pycocotools' useCats
-            raise ValueError(f"Params.use_cats must be true or false, got {self.use_cats!r}")
+            raise PrcoreInputError(f"Params.use_cats must be true or false, got {self.use_cats!r}")
         fill["use_cats"] = bool(self.use_cats)
+        if self.kpt_oks_sigmas is not None or self.iou_type == "keypoints":
+            if self.iou_type != "keypoints":
+                raise PrcoreInputError(
+                    f"Params.kpt_oks_sigmas apply to iou_type 'keypoints', not {self.iou_type!r}"
+                )
+            sigmas = self.kpt_oks_sigmas
+            sigmas = COCO_PERSON_SIGMAS if sigmas is None else _floats("kpt_oks_sigmas", sigmas)
+            if not sigmas or any(x <= 0 for x in sigmas):
+                raise PrcoreInputError("Params.kpt_oks_sigmas must be positive numbers")
+            fill["kpt_oks_sigmas"] = sigmas
         for k, v in fill.items():
             object.__setattr__(self, k, v)
 
@@ -167,3 +192,6 @@ class Params:
 
     def max_dets_array(self) -> np.ndarray:
         return np.asarray(self.max_dets, dtype=np.int64)
+
+    def kpt_oks_sigmas_array(self) -> np.ndarray:
+        return np.asarray(self.kpt_oks_sigmas or (), dtype=np.float64)

@@ -1,8 +1,8 @@
 """pycocotools' summary numbers and text, and the per-class table.
 
-``summary_stats`` mirrors ``COCOeval.summarize`` (its ``_summarize`` and
-``_summarizeDets``), using the same numpy slicing and ``np.mean`` so the
-stats are bit-identical.
+``summary_stats`` mirrors ``COCOeval.summarize`` (its ``_summarize``,
+``_summarizeDets`` and ``_summarizeKps``), using the same numpy slicing and
+``np.mean`` so the stats are bit-identical.
 """
 
 from __future__ import annotations
@@ -27,12 +27,26 @@ STAT_NAMES = (
     "ARm",
     "ARl",
 )
+KEYPOINT_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 _LINE = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
 
 
+def stat_names(params: Params) -> tuple[str, ...]:
+    """The names of the stats for ``params.iou_type``: 12 for bbox and segm, 10 for keypoints."""
+    return KEYPOINT_STAT_NAMES if params.iou_type == "keypoints" else STAT_NAMES
+
+
 def _stat_specs(params: Params):
-    """(ap, iouThr, areaLbl, maxDets) for each of the 12 stats (``_summarizeDets``)."""
+    """(ap, iouThr, areaLbl, maxDets) of each stat: ``_summarizeDets`` or ``_summarizeKps``."""
+    if params.iou_type == "keypoints":
+        # _summarizeKps: maxDets=20 throughout, whatever params.maxDets holds.
+        return tuple(
+            (ap, iou, area, 20)
+            for ap in (1, 0)
+            for iou, area in ((None, "all"), (0.5, "all"), (0.75, "all"), (None, "medium"),
+                              (None, "large"))
+        )  # fmt: skip
     md = params.max_dets
     # pycocotools indexes maxDets[0..2]; with fewer, reuse the largest rather than crash.
     m = [md[min(i, len(md) - 1)] for i in range(3)]
@@ -72,7 +86,7 @@ def _mean_stat(precision, recall, params: Params, ap, iou_thr, area_lbl, max_det
 
 
 def summary_stats(precision, recall, params: Params) -> np.ndarray:
-    """The 12 COCO stats, in pycocotools' order."""
+    """The COCO stats of ``params.iou_type`` (12, or 10 for keypoints), in pycocotools' order."""
     return np.array(
         [_mean_stat(precision, recall, params, *spec) for spec in _stat_specs(params)],
         dtype=np.float64,
@@ -80,7 +94,7 @@ def summary_stats(precision, recall, params: Params) -> np.ndarray:
 
 
 def summary_lines(stats: np.ndarray, params: Params) -> list[str]:
-    """pycocotools' 12 printed summary lines, character for character."""
+    """pycocotools' printed summary lines, character for character."""
     lines = []
     lo, hi = params.iou_thrs[0], params.iou_thrs[-1]
     for value, (ap, iou_thr, area_lbl, max_det) in zip(stats, _stat_specs(params)):
