@@ -14,11 +14,37 @@ from the interpolated arrays.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from prcore.errors import PrcoreInputError
 from prcore.summary import fmt_num, format_table
+
+
+def checked_number(
+    name: str, value: object, lo: float | None = None, hi: float | None = None
+) -> float:
+    """``value`` as a float when it is a finite real number (in ``[lo, hi]`` when given).
+
+    Raises
+    ------
+    PrcoreInputError
+        Naming the argument ``name``, for a string, a bool, ``None``, NaN, an
+        infinity or a number out of range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise PrcoreInputError(f"expected a number, got {value!r}", field=name)
+    number = float(value)
+    if not math.isfinite(number):
+        raise PrcoreInputError(f"expected a finite number, got {value!r}", field=name)
+    if lo is not None and number < lo or hi is not None and number > hi:
+        bounds = f"in [{lo:g}, {hi:g}]" if lo is not None and hi is not None else ""
+        bounds = bounds or (f">= {lo:g}" if lo is not None else f"<= {hi:g}")
+        raise PrcoreInputError(f"expected a number {bounds}, got {value!r}", field=name)
+    return number
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +184,36 @@ class ThresholdPick:
     note: str | None = None
 
 
+def describe_criterion(
+    min_precision: float | None = None, min_recall: float | None = None, best_f1: bool = False
+) -> str:
+    """The label of a threshold criterion, e.g. ``"precision >= 0.9"``, once it is valid.
+
+    Raises
+    ------
+    PrcoreInputError
+        Unless exactly one of ``min_precision`` and ``min_recall`` (each a
+        number in [0, 1]) or ``best_f1=True`` is given.
+    """
+    if best_f1 not in (True, False):
+        raise PrcoreInputError(f"expected true or false, got {best_f1!r}", field="best_f1")
+    given = [
+        name
+        for name, value in (("min_precision", min_precision), ("min_recall", min_recall))
+        if value is not None
+    ] + (["best_f1"] if best_f1 else [])
+    if len(given) != 1:
+        raise PrcoreInputError(
+            "give exactly one of min_precision, min_recall, best_f1=True"
+            + (f"; got {', '.join(given)}" if given else "; got none")
+        )
+    if min_precision is not None:
+        return f"precision >= {checked_number('min_precision', min_precision, 0.0, 1.0):g}"
+    if min_recall is not None:
+        return f"recall >= {checked_number('min_recall', min_recall, 0.0, 1.0):g}"
+    return "best F1"
+
+
 def pick_threshold(
     curve: PRCurve,
     *,
@@ -172,10 +228,11 @@ def pick_threshold(
     - ``min_recall``: among thresholds reaching the recall target, the one
       with the best precision (the highest such threshold on ties);
     - ``best_f1``: the threshold of maximal F1 (the highest on ties).
+
+    Targets lie in [0, 1]; anything else raises
+    :class:`~prcore.errors.PrcoreInputError` (see :func:`describe_criterion`).
     """
-    chosen = [x for x in (min_precision, min_recall) if x is not None]
-    if len(chosen) + bool(best_f1) != 1:
-        raise ValueError("give exactly one of min_precision, min_recall, best_f1")
+    describe_criterion(min_precision, min_recall, best_f1)
     n = len(curve.thresholds)
     p = curve.precision[:n]
     r = curve.recall[:n]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+import numbers
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from prcore import __version__
-from prcore.curves import PRCurve, ThresholdReport, curve_from_sequence, pick_threshold
+from prcore.curves import (
+    PRCurve,
+    ThresholdReport,
+    checked_number,
+    curve_from_sequence,
+    describe_criterion,
+    pick_threshold,
+)
 from prcore.engine import Evaluation, MatchTable, accumulate
 from prcore.errors import PrcoreInputError
 from prcore.params import Params
@@ -56,9 +65,71 @@ def _mean_valid(x: np.ndarray) -> float | None:
     return float(np.mean(v)) if v.size else None
 
 
+def check_score_thresholds(values: Iterable[float]) -> tuple[float, ...]:
+    """Score thresholds for :meth:`EvaluationResult.sweep`, validated.
+
+    Parameters
+    ----------
+    values : iterable of float
+        One or more finite numbers (scores need not lie in [0, 1]).
+
+    Returns
+    -------
+    tuple of float
+
+    Raises
+    ------
+    PrcoreInputError
+        For a string, a bare number, an empty sequence, or an item that is not a
+        finite real number (naming its position).
+    """
+    if isinstance(values, (str, bytes)):
+        raise PrcoreInputError(
+            f"expected a list of numbers, got {values!r}", field="score_thresholds"
+        )
+    try:
+        items = list(values)
+    except TypeError:
+        raise PrcoreInputError(
+            f"expected a list of numbers, got {values!r}", field="score_thresholds"
+        ) from None
+    if not items:
+        raise PrcoreInputError("expected at least one threshold", field="score_thresholds")
+    return tuple(checked_number(f"score_thresholds[{i}]", v) for i, v in enumerate(items))
+
+
+def _read_only(table: MatchTable) -> MatchTable:
+    for f in dataclasses.fields(table):
+        value = getattr(table, f.name)
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return table
+
+
+def _writable_copy(table: MatchTable) -> MatchTable:
+    """A copy the accumulation kernel can take as it takes the engine's table.
+
+    The kernel's registered argument types (``prcore._kernels.native.KERNELS``)
+    are writable arrays: read-only ones would miss the ahead-of-time build and
+    make numba compile a second variant, far slower than this one copy.
+    """
+    return dataclasses.replace(
+        table,
+        **{
+            f.name: getattr(table, f.name).copy()
+            for f in dataclasses.fields(table)
+            if isinstance(getattr(table, f.name), np.ndarray)
+        },
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class EvaluationResult:
     """Evaluation of one set of detections; every method is a pure view.
+
+    Built by :func:`prcore.evaluate`; every array is read-only. Views take their
+    arguments by value and raise :class:`~prcore.errors.PrcoreInputError` (a
+    ``ValueError``) for any they cannot read.
 
     Attributes
     ----------
@@ -70,6 +141,10 @@ class EvaluationResult:
     scores : float64 (T, R, K, A, M)
     params : Params
         The parameters used, ids filled in.
+    cat_names : tuple of str (K,)
+        The name of each category of ``params.cat_ids``.
+    n_detections : int
+        Detections in the results, before any cut.
     """
 
     stats: np.ndarray
@@ -78,13 +153,15 @@ class EvaluationResult:
     scores: np.ndarray
     params: Params
     cat_names: tuple[str, ...]
-    table: MatchTable
     n_detections: int
+    # The engine's packed match table, which the curves and the sweep read. Private:
+    # its layout (two-bit states, cell order) is the engine's to change.
+    _table: MatchTable = field(repr=False)
 
     @classmethod
     def build(cls, evaluation: Evaluation) -> EvaluationResult:
         """The result of an :class:`~prcore.engine.Evaluation`, its arrays made read-only."""
-        params, ground_truth, table = evaluation.params, evaluation.ground_truth, evaluation.table
+        params, ground_truth = evaluation.params, evaluation.ground_truth
         precision, recall, scores = evaluation.precision, evaluation.recall, evaluation.scores
         names = dict(zip(ground_truth.cat_ids.tolist(), ground_truth.cat_names))
         cat_names = tuple(names.get(c, str(c)) for c in params.cat_ids)
@@ -99,8 +176,8 @@ class EvaluationResult:
             scores=scores,
             params=params,
             cat_names=cat_names,
-            table=table,
             n_detections=evaluation.n_detections,
+            _table=_read_only(evaluation.table),
         )
 
     # ------------------------------------------------------------ summary views
@@ -113,29 +190,71 @@ class EvaluationResult:
         return dict(zip(STAT_NAMES, self.stats.tolist()))
 
     def _area_index(self, area: str) -> int:
-        try:
-            return self.params.area_rng_lbl.index(area)
-        except ValueError:
+        labels = self.params.area_rng_lbl
+        if not isinstance(area, str) or area not in labels:
             raise PrcoreInputError(
-                f"unknown area range {area!r}; known: {', '.join(self.params.area_rng_lbl)}"
-            ) from None
+                f"unknown area range {area!r}; known: {', '.join(labels)}", field="area"
+            )
+        return labels.index(area)
 
     def _iou_index(self, iou: float) -> int:
+        value = checked_number("iou", iou)
         thr = self.params.iou_thrs_array()
-        hit = np.flatnonzero(np.isclose(thr, iou, rtol=0, atol=1e-9))
+        hit = np.flatnonzero(np.abs(thr - value) <= 1e-9)
         if not len(hit):
             raise PrcoreInputError(
-                f"IoU threshold {iou:g} is not among the evaluated ones "
-                f"({', '.join(f'{t:g}' for t in thr)})"
+                f"IoU threshold {value:g} is not among the evaluated ones "
+                f"({', '.join(f'{t:g}' for t in thr)})",
+                field="iou",
             )
         return int(hit[0])
 
     def _max_det_index(self, max_dets: int | None) -> int:
         if max_dets is None:
             return len(self.params.max_dets) - 1
-        if max_dets not in self.params.max_dets:
-            raise PrcoreInputError(f"max_dets {max_dets} is not among {list(self.params.max_dets)}")
-        return self.params.max_dets.index(max_dets)
+        # bool is an int (True == 1) and 100.0 == 100: neither is a maxDets value.
+        integral = isinstance(max_dets, numbers.Integral) and not isinstance(
+            max_dets, (bool, np.bool_)
+        )
+        if not integral or max_dets not in self.params.max_dets:
+            raise PrcoreInputError(
+                f"{max_dets!r} is not among the evaluated maxDets "
+                f"({', '.join(map(str, self.params.max_dets))})",
+                field="max_dets",
+            )
+        return self.params.max_dets.index(int(max_dets))
+
+    def _category_position(self, category: int | str) -> int:
+        """Position in ``params.cat_ids`` of a category id or name (a digit string is an id)."""
+        if not self.params.use_cats:
+            raise PrcoreInputError(
+                "per-category views need use_cats=True; use category=None for all pooled",
+                field="category",
+            )
+        if isinstance(category, str):
+            if category in self.cat_names:
+                return self.cat_names.index(category)
+            try:
+                cid = int(category)
+            except ValueError:
+                names = self.cat_names
+                shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+                raise PrcoreInputError(
+                    f"unknown category {category!r}; known names: {shown}", field="category"
+                ) from None
+        elif isinstance(category, numbers.Integral) and not isinstance(category, (bool, np.bool_)):
+            cid = int(category)
+        else:
+            raise PrcoreInputError(
+                f"expected a category id (int) or name (str), got {category!r}", field="category"
+            )
+        if cid not in self.params.cat_ids:
+            ids = self.params.cat_ids
+            shown = ", ".join(map(str, ids[:20])) + (", ..." if len(ids) > 20 else "")
+            raise PrcoreInputError(
+                f"unknown category id {cid}; known ids: {shown}", field="category"
+            )
+        return self.params.cat_ids.index(cid)
 
     def per_class(self) -> list[ClassRow]:
         """AP (IoU .50:.95), AP50, AP75 and recall per category (area all, largest maxDets)."""
@@ -157,8 +276,8 @@ class EvaluationResult:
                     ap50=_mean_valid(p[t50]) if len(t50) else None,
                     ap75=_mean_valid(p[t75]) if len(t75) else None,
                     recall=_mean_valid(self.recall[:, k, a, m]),
-                    n_gt=int(self.table.n_gt[k]),
-                    n_dt=int(self.table.n_dt[k]),
+                    n_gt=int(self._table.n_gt[k]),
+                    n_dt=int(self._table.n_dt[k]),
                 )
             )
         return rows
@@ -187,12 +306,34 @@ class EvaluationResult:
         area: str = "all",
         max_dets: int | None = None,
     ) -> PRCurve:
-        """Raw precision-recall curve for one category (id or name) or all pooled."""
+        """Raw precision-recall curve of one category, or of all categories pooled.
+
+        Parameters
+        ----------
+        category : int or str or None
+            A category id or name; ``None`` pools every category (the only
+            choice when ``params.use_cats`` is off).
+        iou : float
+            One of ``params.iou_thrs`` (to within 1e-9).
+        area : str
+            One of ``params.area_rng_lbl``.
+        max_dets : int or None
+            One of ``params.max_dets``; ``None`` is the largest.
+
+        Returns
+        -------
+        PRCurve
+
+        Raises
+        ------
+        PrcoreInputError
+            For any argument the result cannot read, naming it.
+        """
         t = self._iou_index(iou)
         a = self._area_index(area)
         m = self._max_det_index(max_dets)
         max_det = self.params.max_dets[m]
-        tab = self.table
+        tab = self._table
         if category is None:
             pos = np.flatnonzero(tab.det_rank < max_det)
             order = np.argsort(-tab.det_score[pos], kind="mergesort")
@@ -200,8 +341,6 @@ class EvaluationResult:
             n_gt = int(tab.n_pos[:, a].sum())
             cid, name = None, "all"
         else:
-            if not self.params.use_cats:
-                raise PrcoreInputError("per-category curves need use_cats=True")
             k = self._category_position(category)
             b0, b1 = tab.block_offsets[k], tab.block_offsets[k + 1]
             pos = b0 + np.flatnonzero(tab.det_rank[b0:b1] < max_det)
@@ -218,22 +357,15 @@ class EvaluationResult:
             max_dets=max_det,
         )
 
-    def curves(self, iou: float = 0.5, area: str = "all", max_dets: int | None = None):
-        """Raw curves for every category (in ``params.cat_ids`` order)."""
-        return [self.curve(c, iou, area, max_dets) for c in self.params.cat_ids]
-
-    def _category_position(self, category: int | str) -> int:
-        if isinstance(category, str) and category in self.cat_names:
-            return self.cat_names.index(category)
-        try:
-            cid = int(category)
-        except (TypeError, ValueError):
+    def curves(
+        self, iou: float = 0.5, area: str = "all", max_dets: int | None = None
+    ) -> list[PRCurve]:
+        """Raw curves of every category, in ``params.cat_ids`` order (see :meth:`curve`)."""
+        if not self.params.use_cats:
             raise PrcoreInputError(
-                f"unknown category {category!r}; known names: {', '.join(self.cat_names)}"
-            ) from None
-        if cid not in self.params.cat_ids:
-            raise PrcoreInputError(f"unknown category id {cid}")
-        return self.params.cat_ids.index(cid)
+                "per-category curves need use_cats=True; use curve(None) for all pooled"
+            )
+        return [self.curve(c, iou, area, max_dets) for c in self.params.cat_ids]
 
     def select_thresholds(
         self,
@@ -245,14 +377,23 @@ class EvaluationResult:
         area: str = "all",
         max_dets: int | None = None,
     ) -> ThresholdReport:
-        """Score thresholds meeting one criterion, per class and shared."""
+        """Score thresholds meeting one criterion, per class and shared.
+
+        Give exactly one of ``min_precision`` and ``min_recall`` (each in
+        [0, 1]) or ``best_f1=True``; see :func:`~prcore.curves.pick_threshold`.
+        The shared threshold comes from all categories pooled; ``per_class``
+        adds one per category (when ``params.use_cats``).
+
+        Raises
+        ------
+        PrcoreInputError
+            For no criterion or several, a target outside [0, 1], or any
+            argument :meth:`curve` cannot read.
+        """
+        label = describe_criterion(min_precision, min_recall, best_f1)
+        if per_class not in (True, False):
+            raise PrcoreInputError(f"expected true or false, got {per_class!r}", field="per_class")
         crit = dict(min_precision=min_precision, min_recall=min_recall, best_f1=best_f1)
-        if min_precision is not None:
-            label = f"precision >= {min_precision:g}"
-        elif min_recall is not None:
-            label = f"recall >= {min_recall:g}"
-        else:
-            label = "best F1"
         pooled = self.curve(None, iou, area, max_dets)
         shared = pick_threshold(pooled, **crit)
         picks = ()
@@ -262,9 +403,11 @@ class EvaluationResult:
 
     def truncation(self, iou: float = 0.5) -> str | None:
         """A note when the results stop at a score cut-off (e.g. detectron2's 0.05)."""
-        if not len(self.table.det_score):
+        self._iou_index(iou)
+        scores = self._table.det_score
+        if not len(scores):
             return None
-        low = float(self.table.det_score.min())
+        low = float(scores.min())
         if low <= 0:
             return None
         pooled = self.curve(None, iou)
@@ -276,21 +419,32 @@ class EvaluationResult:
 
     # ------------------------------------------------------------ sweep
 
-    def sweep(self, score_thresholds: Sequence[float]) -> SweepResult:
+    def sweep(self, score_thresholds: Iterable[float]) -> SweepResult:
         """COCO stats after dropping detections scoring below each threshold.
 
         Exact without re-matching: greedy matching takes detections in score
         order, so dropping the lowest-scoring ones leaves every other match
         unchanged; only accumulation is repeated.
+
+        Parameters
+        ----------
+        score_thresholds : iterable of float
+            Finite numbers; each row keeps the detections scoring at least its
+            threshold (see :func:`check_score_thresholds`).
+
+        Returns
+        -------
+        SweepResult
+            One row per threshold, in the order given.
         """
+        thresholds = check_score_thresholds(score_thresholds)
+        table = _writable_copy(self._table)
         rows = []
-        for thr in score_thresholds:
-            precision, recall, _ = accumulate(self.table, self.params, min_score=float(thr))
+        for thr in thresholds:
+            precision, recall, _ = accumulate(table, self.params, min_score=thr)
             stats = summary_stats(precision, recall, self.params)
-            kept = int(np.count_nonzero(self.table.det_score >= thr))
-            rows.append(
-                SweepRow(score_threshold=float(thr), n_detections=kept, stats=stats.tolist())
-            )
+            kept = int(np.count_nonzero(table.det_score >= thr))
+            rows.append(SweepRow(score_threshold=thr, n_detections=kept, stats=stats.tolist()))
         return SweepResult(tuple(rows))
 
     # ------------------------------------------------------------ serialisation
