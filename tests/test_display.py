@@ -1,4 +1,6 @@
-"""Displays draw what the result computed; the CLI saves them atomically."""
+"""Displays follow scikit-learn's contract: ``from_result`` builds without drawing,
+``plot`` draws what the result computed and returns the display with ``ax_``,
+``figure_`` and ``line_`` set; the CLI saves them atomically."""
 
 from __future__ import annotations
 
@@ -6,30 +8,114 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 import prcore  # noqa: E402
 from prcore.cli import main  # noqa: E402
+from prcore.curves import curve_from_sequence  # noqa: E402
 from prcore.display import PrecisionRecallDisplay, ScoreCurveDisplay  # noqa: E402
 from prcore.example import example_paths  # noqa: E402
 
 
-def test_pr_display_plots_the_raw_curves():
+@pytest.fixture(scope="module")
+def result():
     gt, dt = example_paths()
-    result = prcore.evaluate(gt, dt)
+    return prcore.evaluate(gt, dt)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_from_result_builds_without_drawing(result):
+    before = plt.get_fignums()
+    pr = PrecisionRecallDisplay.from_result(result)
+    score = ScoreCurveDisplay.from_result(result, "car")
+    assert plt.get_fignums() == before
+    assert pr.ax_ is None and pr.figure_ is None and pr.line_ is None
+    assert score.ax_ is None and score.line_ is None
+
+
+def test_pr_display_plots_the_raw_curves(result):
     disp = PrecisionRecallDisplay.from_result(result)
-    ax = disp.plot()
     assert len(disp.curves) == len(result.params.cat_ids) + 1
-    lines = [ln for ln in ax.get_lines() if ln.get_label() == "person"]
+    assert disp.plot() is disp
+    assert disp.figure_ is disp.ax_.figure
+    assert len(disp.lines_) == len(disp.markers_) == len(disp.curves)
+    # The main line is the pooled curve's, drawn last.
+    assert disp.line_ is disp.lines_[-1] and disp.line_.get_label() == "all classes"
+    k = result.cat_names.index("person")
     person = result.curve("person")
-    np.testing.assert_array_equal(lines[0].get_xdata(), person.recall)
-    np.testing.assert_array_equal(lines[0].get_ydata(), person.precision)
+    np.testing.assert_array_equal(disp.lines_[k].get_xdata(), person.recall)
+    np.testing.assert_array_equal(disp.lines_[k].get_ydata(), person.precision)
+    best = int(np.argmax(person.f1))
+    np.testing.assert_array_equal(disp.markers_[k].get_xdata(), [person.recall[best]])
+
+
+def test_plot_on_a_given_axes_and_kwargs(result):
+    fig, (left, right) = plt.subplots(1, 2)
+    disp = PrecisionRecallDisplay.from_result(result, "car").plot(ax=right, alpha=0.5)
+    assert disp.ax_ is right and disp.figure_ is fig
+    assert disp.line_ is disp.lines_[0] and disp.line_.get_alpha() == 0.5
+    assert left.get_lines() == []
+
+
+def test_plot_draws_only_what_the_display_holds():
+    """No result at all: plot reads the curves given, it computes no metric."""
+    curve = curve_from_sequence(np.array([0.9, 0.8, 0.3]), np.array([1, 0, 1]), 4)
+    disp = PrecisionRecallDisplay([curve]).plot(mark_best_f1=False, legend=False)
+    np.testing.assert_array_equal(disp.line_.get_xdata(), [0.5, 0.25, 0.25, 0.0])
+    np.testing.assert_array_equal(disp.line_.get_ydata(), [2 / 3, 0.5, 1.0, 1.0])
+    assert disp.markers_ == [None] and disp.ax_.get_legend() is None
+    score = ScoreCurveDisplay(curve).plot()
+    assert set(score.lines_) == {"precision", "recall", "f1"}
+    assert score.line_ is score.lines_["precision"]
+    np.testing.assert_array_equal(score.lines_["recall"].get_xdata(), curve.thresholds)
+    np.testing.assert_array_equal(score.lines_["recall"].get_ydata(), curve.recall[:-1])
+    np.testing.assert_array_equal(score.lines_["f1"].get_ydata(), curve.f1)
+
+
+def test_replot_sets_the_new_axes(result):
+    disp = ScoreCurveDisplay.from_result(result, "car")
+    first = disp.plot().ax_
+    second = disp.plot().ax_
+    assert first is not second and disp.ax_ is second
+    assert disp.ax_.get_xlabel() == "score threshold"
+
+
+def test_from_predictions_equals_from_result(result):
+    gt, dt = example_paths()
+    disp = PrecisionRecallDisplay.from_predictions(gt, dt, categories=["car", "person"])
+    expected = PrecisionRecallDisplay.from_result(result, ["car", "person"])
+    for got, want in zip(disp.curves, expected.curves, strict=True):
+        np.testing.assert_array_equal(got.precision, want.precision)
+        np.testing.assert_array_equal(got.thresholds, want.thresholds)
+    score = ScoreCurveDisplay.from_predictions(gt, dt, category="car", iou=0.75)
+    np.testing.assert_array_equal(score.curve.tp, result.curve("car", iou=0.75).tp)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda r: PrecisionRecallDisplay.from_result(r, ["car", "no such class"]),
+        lambda r: PrecisionRecallDisplay.from_result(r, []),
+        lambda r: PrecisionRecallDisplay.from_result(r, iou=0.52),
+        lambda r: PrecisionRecallDisplay.from_result(r, area="tiny"),
+        lambda r: ScoreCurveDisplay.from_result(r, 12345),
+        lambda r: ScoreCurveDisplay.from_result(r, "car", max_dets=7),
+    ],
+)
+def test_bad_arguments_raise_prcore_input_error(result, build):
+    with pytest.raises(prcore.PrcoreInputError):
+        build(result)
 
 
 def test_score_display_and_cli_plot(tmp_path):
     gt, dt = example_paths()
-    ax = ScoreCurveDisplay.from_result(prcore.evaluate(gt, dt), "car").plot()
-    assert ax.get_xlabel() == "score threshold"
     out = tmp_path / "pr.png"
     assert main(["curves", str(gt), str(dt), "--class", "car", "--plot", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
