@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -23,12 +23,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _atomic_write(path: str, write) -> None:
-    """Write through a temporary file in the target folder, then rename."""
+    """Write through a temporary file in the target folder, then rename.
+
+    The temporary file is created with mode 0o666 so that the umask applies, as
+    it would to ``open(path, "w")``; ``tempfile.mkstemp`` would make it 0o600
+    whatever the umask, and ``os.replace`` keeps that mode.
+    """
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent
     if not folder.is_dir():
         raise PrcoreInputError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
