@@ -233,7 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-precision", type=float)
     g.add_argument("--min-recall", type=float)
     g.add_argument("--best-f1", action="store_true")
-    p.add_argument("--per-class", action="store_true", help="one threshold per class too")
+    p.add_argument(
+        "--per-class",
+        dest="per_class",
+        action="store_true",
+        default=True,
+        help="one threshold per class as well as the shared one (the default)",
+    )
+    p.add_argument(
+        "--no-per-class",
+        dest="per_class",
+        action="store_false",
+        help="the shared threshold only",
+    )
     p.add_argument("--iou", type=float, default=0.5)
     p.add_argument("--area", default="all")
     p.add_argument("--json", metavar="OUT")

@@ -42,6 +42,18 @@ def test_threshold_json(tmp_path, capsys):
     assert shared["tp"] / (shared["tp"] + shared["fp"]) == pytest.approx(shared["precision"])
 
 
+@pytest.mark.parametrize(
+    ("flags", "n_per_class"), [([], 5), (["--per-class"], 5), (["--no-per-class"], 0)]
+)
+def test_threshold_per_class_by_default_as_the_library(flags, n_per_class, tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert main(["threshold", GT, DT, "--best-f1", *flags, "--json", str(out)]) == 0
+    assert len(json.loads(out.read_text())["per_class"]) == n_per_class
+    library = prcore.evaluate(GT, DT).select_thresholds(best_f1=True, per_class=bool(n_per_class))
+    assert out.read_text() == json.dumps(library.to_dict(), indent=2)
+    assert capsys.readouterr().out == library.to_text() + "\n"
+
+
 def test_curves_csv_matches_library(tmp_path):
     out = tmp_path / "c.csv"
     assert main(["curves", GT, DT, "--class", "car", "--iou", "0.75", "--csv", str(out)]) == 0
