@@ -8,6 +8,7 @@ temporary name, then renamed).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import secrets
 import sys
@@ -15,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from prcore.errors import PrcoreInputError, PrcoreWarning
+from prcore.params import Params
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,12 +62,146 @@ def _check_outputs(*paths: str | None) -> None:
                 raise PrcoreInputError(f"cannot write {path}: folder {folder} does not exist")
 
 
+# Params on the command line. Each flag's text is parsed while the arguments
+# are (argparse calls these), and what it means is checked by Params itself, so
+# a bad value is one line and exit 2 before any file is read.
+
+
+def _bad(text: str, expected: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+
+
+def _items(text: str, expected: str) -> list[str]:
+    items = [x.strip() for x in text.split(",")]
+    if not all(items):
+        raise _bad(text, expected)
+    return items
+
+
+def _number(text: str, expected: str, whole: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _bad(whole, expected) from None
+    if not math.isfinite(value):
+        raise _bad(whole, expected)
+    return value
+
+
+def _numbers(text: str, expected: str) -> list[float]:
+    return [_number(x, expected, text) for x in _items(text, expected)]
+
+
+def _integers(text: str, expected: str) -> list[int]:
+    try:
+        return [int(x) for x in _items(text, expected)]
+    except ValueError:
+        raise _bad(text, expected) from None
+
+
+def _valid(text: str, **fields):
+    """Raise Params' own reason, as the flag's error, unless it accepts ``fields``."""
+    try:
+        Params(**fields)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (got {text!r})") from None
+
+
+def _iou_thrs(text: str) -> list[float]:
+    values = _numbers(text, "comma-separated numbers in [0, 1] (e.g. 0.5,0.75)")
+    _valid(text, iou_thrs=values)
+    return values
+
+
+def _max_dets(text: str) -> list[int]:
+    values = _integers(text, "comma-separated integers (e.g. 1,10,100)")
+    _valid(text, max_dets=values)
+    return values
+
+
+def _ids(text: str) -> list[int]:
+    return _integers(text, "comma-separated integer ids (e.g. 1,3)")
+
+
+def _area_rng(text: str) -> tuple[list[str], list[tuple[float, float]]]:
+    expected = "comma-separated LABEL=MIN:MAX (e.g. all=0:1e10,small=0:1024)"
+    labels, ranges = [], []
+    for item in _items(text, expected):
+        label, eq, bounds = item.partition("=")
+        lo, colon, hi = bounds.partition(":")
+        if not (eq and colon and label.strip()):
+            raise _bad(item, expected)
+        lo, hi = (
+            _number(x, "LABEL=MIN:MAX with finite numbers MIN and MAX", item) for x in (lo, hi)
+        )
+        if lo > hi:
+            raise argparse.ArgumentTypeError(f"{item!r}: MIN is above MAX")
+        labels.append(label.strip())
+        ranges.append((lo, hi))
+    if len(set(labels)) < len(labels):
+        raise argparse.ArgumentTypeError(f"labels must be unique, got {text!r}")
+    _valid(text, area_rng=ranges, area_rng_lbl=labels)
+    return labels, ranges
+
+
+def _score_thresholds(text: str) -> list[float]:
+    return _numbers(text, "comma-separated finite numbers (e.g. 0.05,0.5)")
+
+
+def _params(args) -> Params:
+    labels, ranges = args.area_rng or (None, None)
+    try:
+        return Params(
+            iou_type=args.iou_type,
+            img_ids=args.img_ids,
+            cat_ids=args.cat_ids,
+            iou_thrs=args.iou_thrs,
+            max_dets=args.max_dets,
+            area_rng=ranges,
+            area_rng_lbl=labels,
+            use_cats=not args.no_cats,
+        )
+    except PrcoreInputError:
+        raise
+    except ValueError as exc:  # each flag was checked alone; this is a backstop
+        raise PrcoreInputError(str(exc)) from None
+
+
+def _check_view(args, params: Params) -> None:
+    """Fail before any work when ``--iou``, ``--area`` or ``--class`` cannot be read."""
+    iou = getattr(args, "iou", None)
+    if iou is not None and not any(abs(t - iou) <= 1e-9 for t in params.iou_thrs):
+        evaluated = ",".join(f"{t:g}" for t in params.iou_thrs)
+        raise PrcoreInputError(
+            f"--iou {iou:g} is not among the evaluated IoU thresholds ({evaluated}); "
+            "choose one of them, or add it to --iou-thrs"
+        )
+    area = getattr(args, "area", None)
+    if area is not None and area not in params.area_rng_lbl:
+        raise PrcoreInputError(
+            f"--area {area!r} is not among the area ranges ({','.join(params.area_rng_lbl)}); "
+            "choose one of them, or add it to --area-rng"
+        )
+    if getattr(args, "category", None) is not None and not params.use_cats:
+        raise PrcoreInputError("--class needs per-category evaluation; drop --no-cats")
+
+
 def _evaluate(args):
     import prcore
 
+    params = _params(args)
     _check_outputs(*(getattr(args, name, None) for name in ("json", "arrays", "csv", "plot")))
+    _check_view(args, params)
+    return prcore.evaluate(args.gt, args.dt, params=params)
 
-    return prcore.evaluate(args.gt, args.dt, iou_type=args.iou_type)
+
+def _truncation_note(result) -> str | None:
+    # result.truncation() reads the pooled curve at one IoU and the area "all";
+    # with custom --iou-thrs or --area-rng either may not have been evaluated.
+    params = result.params
+    if "all" not in params.area_rng_lbl:
+        return None
+    return result.truncation(0.5 if 0.5 in params.iou_thrs else params.iou_thrs[0])
 
 
 def _cmd_eval(args) -> int:
@@ -74,7 +210,7 @@ def _cmd_eval(args) -> int:
     if result.params.use_cats:
         print()
         print(result.per_class_table())
-    note = result.truncation()
+    note = _truncation_note(result)
     if note:
         print()
         print(note)
@@ -154,13 +290,7 @@ def _cmd_threshold(args) -> int:
 
 def _cmd_sweep(args) -> int:
     result = _evaluate(args)
-    try:
-        thresholds = [float(x) for x in args.thresholds.split(",") if x.strip()]
-    except ValueError:
-        raise PrcoreInputError(
-            f"--thresholds: expected comma-separated numbers, got {args.thresholds!r}"
-        ) from None
-    print(result.sweep(thresholds).to_text())
+    print(result.sweep(args.thresholds).to_text())
     return 0
 
 
@@ -206,6 +336,50 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("gt", help="COCO instances JSON (ground truth)")
         p.add_argument("dt", help="COCO results JSON (detections)")
         p.add_argument("--iou-type", default="bbox", choices=["bbox"])
+        g = p.add_argument_group(
+            "evaluation parameters",
+            "pycocotools' COCOeval.params, exactly; each defaults to pycocotools' value",
+        )
+        g.add_argument(
+            "--iou-thrs",
+            type=_iou_thrs,
+            metavar="T,T,...",
+            help="IoU thresholds in [0, 1], e.g. 0.5,0.75 (iouThrs; default 0.50:0.05:0.95)",
+        )
+        g.add_argument(
+            "--max-dets",
+            type=_max_dets,
+            metavar="N,N,...",
+            help="highest-scoring detections kept per image, e.g. 1,10,300 (maxDets; default "
+            "1,10,100); as in pycocotools, the summary's first AP line reads maxDets=100",
+        )
+        g.add_argument(
+            "--area-rng",
+            type=_area_rng,
+            metavar="LABEL=MIN:MAX,...",
+            help="labelled ranges of object area in pixels (areaRng and areaRngLbl; default: "
+            "all=0:1e10, small=0:1024, medium=1024:9216, large=9216:1e10); the summary reads "
+            "the labels all, small, medium and large",
+        )
+        g.add_argument(
+            "--cat-ids",
+            type=_ids,
+            metavar="ID,ID,...",
+            help="evaluate these category ids only, e.g. 1,3 (catIds; default: every "
+            "category of the ground truth)",
+        )
+        g.add_argument(
+            "--img-ids",
+            type=_ids,
+            metavar="ID,ID,...",
+            help="evaluate these image ids only, e.g. 4,5,6 (imgIds; default: every image "
+            "of the ground truth)",
+        )
+        g.add_argument(
+            "--no-cats",
+            action="store_true",
+            help="ignore categories: match any detection to any ground truth (useCats=0)",
+        )
 
     p = sub.add_parser("eval", help="pycocotools' summary and a per-class table")
     common(p)
@@ -221,8 +395,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="category name or id (default: all categories pooled)",
     )
-    p.add_argument("--iou", type=float, default=0.5)
-    p.add_argument("--area", default="all")
+    p.add_argument(
+        "--iou",
+        type=float,
+        default=0.5,
+        help="IoU threshold to read, one of --iou-thrs (default: 0.5)",
+    )
+    p.add_argument(
+        "--area", default="all", help="area range to read, a label of --area-rng (default: all)"
+    )
     p.add_argument("--csv", metavar="OUT")
     p.add_argument("--plot", metavar="OUT.png", help="save PR and score curves as an image")
     p.set_defaults(func=_cmd_curves)
@@ -246,14 +427,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="the shared threshold only",
     )
-    p.add_argument("--iou", type=float, default=0.5)
-    p.add_argument("--area", default="all")
+    p.add_argument(
+        "--iou",
+        type=float,
+        default=0.5,
+        help="IoU threshold to read, one of --iou-thrs (default: 0.5)",
+    )
+    p.add_argument(
+        "--area", default="all", help="area range to read, a label of --area-rng (default: all)"
+    )
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=_cmd_threshold)
 
     p = sub.add_parser("sweep", help="COCO stats after dropping detections below each score")
     common(p)
-    p.add_argument("--thresholds", default="0.05,0.1,0.2,0.3,0.5,0.7")
+    p.add_argument(
+        "--thresholds",
+        type=_score_thresholds,
+        default="0.05,0.1,0.2,0.3,0.5,0.7",
+        metavar="S,S,...",
+        help="score thresholds, comma-separated (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("demo", help="run on the example dataset bundled with prcore")

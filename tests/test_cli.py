@@ -71,7 +71,10 @@ def test_sweep(capsys):
 
 def test_sweep_bad_thresholds(capsys):
     assert main(["sweep", GT, DT, "--thresholds", "0.1,abc"]) == 2
-    assert capsys.readouterr().err.startswith("prcore: error: --thresholds")
+    assert capsys.readouterr().err == (
+        "prcore: error: prcore sweep: argument --thresholds: expected comma-separated "
+        "finite numbers (e.g. 0.05,0.5), got '0.1,abc'\n"
+    )
 
 
 def test_console_script_process(tmp_path):
