@@ -10,12 +10,14 @@ the per-record dicts only if someone asks for them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
+from prcore.errors import PrcoreInputError
 from prcore.io.load import (
     Detections,
     GroundTruth,
@@ -40,6 +42,7 @@ class COCO:
         self._dataset: dict | None = {}
         self._columns: GroundTruth | Detections | None = None
         self._gt_source: COCO | None = None
+        self._det_gt: GroundTruth | None = None  # what cached Detections index into
         self._indexed = False
         if annotation_file is not None:
             print("loading annotations into memory...")
@@ -163,12 +166,34 @@ class COCO:
             self._columns = ground_truth_from_dict(self.dataset, "<ground truth>")
         return self._columns
 
-    def detections(self) -> Detections:
-        """Results (from :meth:`loadRes`) as validated columns (cached)."""
-        if not isinstance(self._columns, Detections):
+    def detections(self, gt: GroundTruth | None = None) -> Detections:
+        """Results as validated columns whose dense indices refer to ``gt``.
+
+        ``gt`` defaults to the ground truth :meth:`loadRes` was called on. A
+        bare ``COCO()`` (torchvision passes one for a batch without results)
+        holds no detections.
+        """
+        if gt is None:
             gt = self._gt_source.ground_truth()
-            self._columns = detections_from_records(self.dataset["annotations"], gt, "<detections>")
-        return self._columns
+        cols, built_on = self._columns, self._det_gt
+        if isinstance(cols, Detections):
+            if built_on is gt or (
+                np.array_equal(built_on.img_ids, gt.img_ids)
+                and np.array_equal(built_on.cat_ids, gt.cat_ids)
+            ):
+                return cols
+            # indexed against another ground truth: map the records again
+            return detections_from_records(self.dataset["annotations"], gt, "<detections>")
+        cols = detections_from_records(self.dataset.get("annotations", []), gt, "<detections>")
+        self._columns, self._det_gt = cols, gt
+        return cols
+
+    def result_records(self) -> list | None:
+        """The result dicts, if this object holds them (a file's results stay
+        columns until ``dataset`` is read)."""
+        if self._dataset is None:
+            return None
+        return self._dataset.get("annotations", [])
 
     def loadRes(self, resFile) -> COCO:
         """Results as a COCO object, like pycocotools (ids 1..N in file order).
@@ -179,17 +204,54 @@ class COCO:
         gt = self.ground_truth()
         res = COCO()
         res._gt_source = self
+        res._det_gt = gt
         if isinstance(resFile, (str, os.PathLike)):
             res._columns = load_detections(resFile, gt)
             res._dataset = None
             res._indexed = False
         else:
+            array = resFile if isinstance(resFile, np.ndarray) else None
+            if array is not None:
+                resFile = self.loadNumpyAnnotations(array)
             dets = detections_from_records(resFile, gt, "<detections>")
+            if array is not None and array.dtype != np.float64:
+                # loadRes' area is bb[2] * bb[3] in the array's own type
+                # (float32 products round differently from float64 ones).
+                area = (array[:, 3] * array[:, 4]).astype(np.float64)
+                dets = dataclasses.replace(dets, area=area)
             res._dataset = self._results_dataset_from(list(resFile))
             res._columns = dets
             res.createIndex()
         print("DONE")
         return res
+
+    def loadNumpyAnnotations(self, data: np.ndarray) -> list:
+        """Rows ``[imageID, x1, y1, w, h, score, class]`` as result dicts, as pycocotools.
+
+        The values stay numpy scalars of the array's type, as its
+        ``data[i, j]`` leaves them.
+        """
+        print("Converting ndarray to lists...")
+        if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 7:
+            shape = getattr(data, "shape", None)
+            raise PrcoreInputError(
+                f"a numpy results array must have shape (N, 7): "
+                f"[imageID, x1, y1, w, h, score, class], got {shape}"
+            )
+        print(data.shape)
+        n = data.shape[0]
+        if n:
+            print(f"0/{n}")  # pycocotools' progress line, every 10**6 rows
+        for i in range(1000000, n, 1000000):
+            print(f"{i}/{n}")
+        image_id = [int(v) for v in data[:, 0]]
+        category_id = [int(v) for v in data[:, 6]]
+        x, y, w, h, score = (list(data[:, j]) for j in range(1, 6))
+        return [
+            {"image_id": image_id[i], "bbox": [x[i], y[i], w[i], h[i]], "score": score[i],
+             "category_id": category_id[i]}
+            for i in range(n)
+        ]  # fmt: skip
 
     def _results_dataset_from(self, anns: list) -> dict:
         ds = {
