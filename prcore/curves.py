@@ -184,6 +184,15 @@ class ThresholdPick:
     note: str | None = None
 
 
+def checked_flag(name: str, value: object) -> bool:
+    """``value`` as a bool when it is one (or the integer 0 or 1); PrcoreInputError otherwise."""
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, numbers.Integral) and int(value) in (0, 1)
+    ):
+        return bool(value)
+    raise PrcoreInputError(f"expected true or false, got {value!r}", field=name)
+
+
 def describe_criterion(
     min_precision: float | None = None, min_recall: float | None = None, best_f1: bool = False
 ) -> str:
@@ -195,8 +204,7 @@ def describe_criterion(
         Unless exactly one of ``min_precision`` and ``min_recall`` (each a
         number in [0, 1]) or ``best_f1=True`` is given.
     """
-    if best_f1 not in (True, False):
-        raise PrcoreInputError(f"expected true or false, got {best_f1!r}", field="best_f1")
+    best_f1 = checked_flag("best_f1", best_f1)
     given = [
         name
         for name, value in (("min_precision", min_precision), ("min_recall", min_recall))

@@ -15,6 +15,7 @@ from prcore import __version__
 from prcore.curves import (
     PRCurve,
     ThresholdReport,
+    checked_flag,
     checked_number,
     curve_from_sequence,
     describe_criterion,
@@ -391,8 +392,7 @@ class EvaluationResult:
             argument :meth:`curve` cannot read.
         """
         label = describe_criterion(min_precision, min_recall, best_f1)
-        if per_class not in (True, False):
-            raise PrcoreInputError(f"expected true or false, got {per_class!r}", field="per_class")
+        per_class = checked_flag("per_class", per_class)
         crit = dict(min_precision=min_precision, min_recall=min_recall, best_f1=best_f1)
         pooled = self.curve(None, iou, area, max_dets)
         shared = pick_threshold(pooled, **crit)

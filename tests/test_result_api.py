@@ -162,6 +162,10 @@ BAD_VIEWS = {
         lambda r: r.select_thresholds(best_f1=True, per_class="no"),
         "per_class",
     ),
+    "per_class an array": (
+        lambda r: r.select_thresholds(best_f1=True, per_class=np.array([1, 0])),
+        "per_class",
+    ),
     "select: max_dets": (lambda r: r.select_thresholds(best_f1=True, max_dets=3), "maxDets"),
     "sweep NaN": (lambda r: r.sweep([0.5, math.nan]), r"score_thresholds\[1\]"),
     "sweep infinity": (lambda r: r.sweep([math.inf]), "finite"),
@@ -201,6 +205,7 @@ def test_accepted_argument_forms(result):
     rows = result.sweep(np.array([0.7, 0.0])).rows
     assert [r.score_threshold for r in rows] == [0.7, 0.0]
     assert all(type(r.score_threshold) is float for r in rows)
+    assert result.select_thresholds(best_f1=1, per_class=0).per_class == ()
     assert check_score_thresholds(iter([1, 2.5, np.float32(0.25)])) == (1.0, 2.5, 0.25)
     assert check_score_thresholds([-3.0, 7]) == (-3.0, 7.0)  # scores need not lie in [0, 1]
 
