@@ -20,7 +20,11 @@ from pycocotools_oracle import assert_same, run_pycocotools
 
 
 def generate(seed: int, n_img: int = 300, n_cat: int = 20):
-    """COCO-like data: skewed object counts and sizes, ~1% crowd, detector-like results."""
+    """COCO-like data: skewed object counts and sizes, ~1% crowd, detector-like results.
+
+    Ground-truth boxes have two decimals, as COCO's; detections near them are float32
+    values written as doubles, as detectors write them; the rest are any doubles.
+    """
     rng = np.random.default_rng(seed)
     cat_ids = np.sort(rng.choice(np.arange(1, 91), n_cat, replace=False))
     cats = [{"id": int(c), "name": f"class_{c}"} for c in cat_ids]
@@ -51,7 +55,11 @@ def generate(seed: int, n_img: int = 300, n_cat: int = 20):
                     {
                         "image_id": im["id"],
                         "category_id": cat if rng.random() < 0.85 else int(rng.choice(cat_ids)),
-                        "bbox": [x + j[0] * w, y + j[1] * h, w * np.exp(j[2]), h * np.exp(j[3])],
+                        # float32 values, as a detector's output tensor holds them
+                        "bbox": np.array(
+                            [x + j[0] * w, y + j[1] * h, w * np.exp(j[2]), h * np.exp(j[3])],
+                            np.float32,
+                        ).tolist(),
                         "score": float(np.float32(rng.beta(2, 2))),
                     }
                 )
