@@ -91,9 +91,9 @@ def assert_same_eval_imgs(ref, ours) -> None:
 def assert_same_ious(ref, ours) -> None:
     """``ious``: the same keys in the same order, ``[]`` or the same [D, G] array."""
     assert list(ours.ious) == list(ref.ious)
+    for k_want, k_got in zip(ref.ious, ours.ious):
+        assert [type(v) for v in k_got] == [type(v) for v in k_want], k_want
     for key, want in ref.ious.items():
-        for k_want, k_got in zip(key, list(ours.ious)[list(ref.ious).index(key)]):
-            assert type(k_got) is type(k_want)
         _assert_same_value(want, ours.ious[key], f"ious[{key}]")
 
 
