@@ -128,9 +128,9 @@ def _writable_copy(table: MatchTable) -> MatchTable:
 class EvaluationResult:
     """Evaluation of one set of detections; every method is a pure view.
 
-    Built by :func:`prcore.evaluate`; every array is read-only. Views take their
-    arguments by value and raise :class:`~prcore.errors.PrcoreInputError` (a
-    ``ValueError``) for any they cannot read.
+    Built by :func:`prcore.evaluate`; every array is read-only. A view raises
+    :class:`~prcore.errors.PrcoreInputError` (a ``ValueError``) naming any
+    argument it cannot read.
 
     Attributes
     ----------
