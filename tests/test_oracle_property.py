@@ -2,7 +2,7 @@
 
 Coordinates are what detectors and annotation tools write: whole pixels, two
 decimals, float32 values written as doubles, sub-pixel offsets, boxes from
-1e-6 to 1e5 pixels wide. Scores and IoUs tie often: a few score values, ground
+0 and 1e-6 up to 1e5 pixels wide. Scores and IoUs tie often: a few score values, ground
 truths duplicated or shifted by half a box, detections copied from ground truths.
 """
 
