@@ -66,9 +66,18 @@ class Params:
             rec_thrs=tuple(float(r) for r in np.asarray(self.recThrs).ravel()),
             max_dets=tuple(int(m) for m in self.maxDets),
             area_rng=tuple((float(a), float(b)) for a, b in self.areaRng),
-            area_rng_lbl=tuple(self.areaRngLbl),
+            area_rng_lbl=self._area_labels(),
             use_cats=bool(self.useCats),
         )
+
+
+    def _area_labels(self) -> tuple[str, ...]:
+        """One label per range: pycocotools pairs them by position and tolerates lists of
+        other lengths (summarize() then finds fewer ranges, or crashes), so extra labels
+        are dropped and missing ones named area<i>."""
+        n = len(self.areaRng)
+        labels = [str(x) for x in self.areaRngLbl][:n]
+        return tuple(labels + [f"area{i}" for i in range(len(labels), n)])
 
 
 # The fields accumulate() reads; changed after evaluate(), they send it down
@@ -227,7 +236,7 @@ class COCOeval:
             iou_thrs=tuple(float(t) for t in np.asarray(p.iouThrs).ravel()),
             max_dets=tuple(int(m) for m in p.maxDets),
             area_rng=tuple((float(a), float(b)) for a, b in p.areaRng),
-            area_rng_lbl=tuple(p.areaRngLbl),
+            area_rng_lbl=p._area_labels(),
         )
         self.stats = summary_stats(self.eval["precision"], self.eval["recall"], shown)
         for line in summary_lines(self.stats, shown):

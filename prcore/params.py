@@ -55,6 +55,12 @@ COCO_PERSON_SIGMAS = tuple(
 )  # fmt: skip
 
 
+def default_area_labels(iou_type: str, n: int) -> tuple[str, ...]:
+    """Labels of ``n`` area ranges given without labels, read as pycocotools reads them."""
+    defaults = DEFAULTS[iou_type]["area_rng_lbl"]
+    return tuple(defaults[i] if i < len(defaults) else f"area{i}" for i in range(n))
+
+
 def _converted(name: str, values, convert, what: str) -> tuple[list, tuple]:
     """``(values, converted)`` of a list-valued field; ValueError naming it otherwise."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
@@ -87,7 +93,10 @@ class Params:
     ``img_ids`` and ``cat_ids`` left as ``None`` mean every image and every
     category of the ground truth (pycocotools: ``sorted(cocoGt.getImgIds())``).
     Ids are de-duplicated and sorted and ``max_dets`` sorted, as
-    ``COCOeval.evaluate`` does. ``kpt_oks_sigmas`` (keypoints only) are the
+    ``COCOeval.evaluate`` does; one difference: with ``use_cats`` off,
+    pycocotools keeps ``catIds`` as given, so their order decides score ties
+    within an image and a repeated id counts its objects twice, where prcore
+    sorts and de-duplicates them. ``kpt_oks_sigmas`` (keypoints only) are the
     per-keypoint OKS sigmas, COCO's 17 person sigmas by default. Validated on
     construction (:class:`~prcore.errors.PrcoreInputError`, a ``ValueError``,
     naming the field); a plain frozen dataclass, so that ``import prcore``
@@ -146,11 +155,10 @@ class Params:
                 ) from None
         fill["area_rng"] = area_rng
         if self.area_rng_lbl is None:
-            # pycocotools keeps its default labels when only areaRng changes.
-            same_len = len(area_rng) == len(d["area_rng_lbl"])
-            labels = (
-                d["area_rng_lbl"] if same_len else tuple(f"area{i}" for i in range(len(area_rng)))
-            )
+            # pycocotools keeps its default labels when only areaRng changes, and
+            # summarize() finds a label's range by position: the defaults name the
+            # first ranges, area<i> the ones beyond them.
+            labels = default_area_labels(self.iou_type, len(area_rng))
         else:
             labels = tuple(str(x) for x in self.area_rng_lbl)
         if len(area_rng) != len(labels):

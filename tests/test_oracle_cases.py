@@ -380,12 +380,9 @@ def test_use_cats_off_repeated_cat_ids():
 # test passes, fails as XPASS, and the marker must go.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="more than 4 areaRng without areaRngLbl: pycocotools keeps its 4 default labels "
-    "(stats from the first 4 ranges), prcore names them area0.. (stats -1)",
-)
 def test_five_area_ranges_default_labels_as_pycocotools():
+    """More than 4 areaRng without areaRngLbl: pycocotools keeps its 4 default labels,
+    so the stats come from the first 4 ranges."""
     gt = gt_of([{"bbox": [0, 0, 10, 10]}, {"bbox": [50, 0, 40, 40]}])
     dets = [det(100, 1, [0, 0, 10, 10], 0.9), det(100, 1, [50, 0, 40, 40], 0.8)]
     area_rng = [[0, 1e10], [0, 1024], [1024, 9216], [9216, 1e10], [0, 500]]
@@ -393,13 +390,9 @@ def test_five_area_ranges_default_labels_as_pycocotools():
     check(gt, dets, areaRng=area_rng)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=prcore.PrcoreInputError,
-    reason="the drop-in COCOeval rejects areaRng whose length differs from the default "
-    "areaRngLbl; pycocotools evaluates and accumulates (its summarize() then may crash)",
-)
 def test_drop_in_takes_area_ranges_without_labels():
+    """areaRng of another length than areaRngLbl: pycocotools evaluates and accumulates
+    (its summarize() then may crash), and so does the drop-in."""
     gt = gt_of([{"bbox": [0, 0, 10, 10]}, {"bbox": [50, 0, 40, 40]}])
     dets = [det(100, 1, [0, 0, 10, 10], 0.9), det(100, 1, [50, 0, 40, 40], 0.8)]
     area_rng = [[0, 1e10], [0, 1024], [1024, 1e10]]

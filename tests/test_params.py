@@ -32,7 +32,8 @@ def test_ids_sorted_and_deduplicated_max_dets_sorted():
 
 def test_custom_area_ranges_get_labels():
     p = prcore.Params(area_rng=[[0, 100], [100, 1e10]])
-    assert p.area_rng_lbl == ("area0", "area1")
+    assert p.area_rng_lbl == ("all", "small")  # pycocotools pairs its default labels by position
+    assert prcore.Params(area_rng=[[0, 1]] * 5).area_rng_lbl[3:] == ("large", "area4")
 
 
 @pytest.mark.parametrize(
