@@ -52,7 +52,7 @@ def state():
         "native_threads": len(os.listdir("/proc/self/task")),
         "atexit": atexit._ncallbacks(),
         "gc": [gc.isenabled(), list(gc.get_threshold())],
-        "signals": {s.name: repr(signal.getsignal(s)) for s in signal.valid_signals()
+        "signals": {str(s): repr(signal.getsignal(s)) for s in signal.valid_signals()
                     if signal.getsignal(s) is not None},
         "warnings": repr(warnings.filters),
         "environ": dict(os.environ),
@@ -63,6 +63,14 @@ def state():
 
 
 import prcore  # what importing does is not the call's business; the call's is
+if os.environ.get("PRCORE_NO_NATIVE"):
+    # numba's own start-up, which the first JIT call triggers: it imports scipy's BLAS
+    # where scipy is installed (OpenBLAS then starts its thread pool) and colorama
+    # (an atexit hook). That is importing libraries, as importing numpy starts
+    # OpenBLAS's threads; counted here as part of the import, not of the call.
+    import numba
+    from numba.core.registry import cpu_target
+    cpu_target.target_context.refresh()
 before = state()
 result = prcore.evaluate(sys.argv[1], sys.argv[2])
 result.sweep([0.3]); result.select_thresholds(best_f1=True)
