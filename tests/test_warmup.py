@@ -1,19 +1,70 @@
-"""``prcore warmup``: compiles every kernel into numba's cache, in its own process."""
+"""``prcore warmup``: compiles, in its own process, exactly what a run needs.
+
+After the command, a fresh evaluation through numba's JIT loads every kernel
+from the cache and compiles nothing: numba counts no cache miss, and the cache
+directory is byte for byte what the warmup left.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+from prcore._kernels.native import KERNELS
+from prcore.example import example_paths
+
+# A fresh evaluation of the example on the JIT: which kernels it called, and
+# numba's count of signatures loaded from the cache (hits) or compiled (misses).
+EVALUATE = r"""
+import json, sys
+import prcore
+from prcore import _kernels
+result = prcore.evaluate(sys.argv[1], sys.argv[2])
+used = {
+    h.name: [sum(h._jit.stats.cache_hits.values()), sum(h._jit.stats.cache_misses.values())]
+    for h in _kernels.handles() if h._jit is not None
+}
+print(json.dumps({"used": used, "served_by_build": sorted(
+    h.name for h in _kernels.handles() if h.served)}))
+"""
 
 
-def test_warmup_compiles_every_kernel_into_the_cache(tmp_path):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+def _snapshot(cache: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``cache``: (size, mtime in ns)."""
+    return {
+        str(p.relative_to(cache)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(cache.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_warmup_compiles_what_an_evaluation_needs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PRCORE_NO_NATIVE"}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "prcore", "warmup"], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert "compiled the kernels" in done.stdout
-    # numba's cache now holds an index per kernel module (each module's kernels are cached)
-    modules = {p.name.split(".")[0] for p in tmp_path.rglob("*.nbi")}
-    assert {"accumulate", "match", "order", "similarity", "ids", "results_scan", "coco_scan"} <= modules
+    assert done.stdout == "prcore: compiled the kernels into numba's cache\n"
+    before = _snapshot(tmp_path)
+    # an index per kernel module: the warmup wrote into this cache, not another
+    modules = {Path(name).name.split(".")[0] for name in before if name.endswith(".nbi")}
+    assert {module for module, _ in KERNELS.values()} <= modules, sorted(before)
+
+    gt, dt = example_paths()
+    run = subprocess.run(
+        [sys.executable, "-c", EVALUATE, str(gt), str(dt)],
+        env=dict(env, PRCORE_NO_NATIVE="1"),
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["served_by_build"] == []  # every call went to the JIT ...
+    assert set(report["used"]) == set(KERNELS)  # ... for every kernel
+    for name, (hits, misses) in report["used"].items():
+        assert hits > 0 and misses == 0, (name, hits, misses)
+    assert _snapshot(tmp_path) == before  # nothing written, nothing rewritten
