@@ -114,8 +114,47 @@ def test_bad_arguments_raise_prcore_input_error(result, build):
         build(result)
 
 
-def test_score_display_and_cli_plot(tmp_path):
+def test_cli_plot_draws_the_library_curves(tmp_path, monkeypatch, capsys):
+    """``prcore curves --plot``: the PR curve on the left and precision, recall and F1
+    against the threshold on the right, of the class and IoU asked for; saved as drawn."""
+    from prcore import cli
+
+    drawn = []
+    save = cli._save_plot
+
+    def keep_figure(path, draw):
+        def draw_and_keep():
+            drawn.append(draw())
+            return drawn[-1]
+
+        return save(path, draw_and_keep)
+
+    monkeypatch.setattr(cli, "_save_plot", keep_figure)
     gt, dt = example_paths()
     out = tmp_path / "pr.png"
-    assert main(["curves", str(gt), str(dt), "--class", "car", "--plot", str(out)]) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    args = ["curves", str(gt), str(dt), "--class", "car", "--iou", "0.75", "--plot", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    curve = prcore.evaluate(gt, dt).curve("car", iou=0.75)
+    assert len(curve.thresholds) > 1
+    (fig,) = drawn
+    left, right = fig.axes
+    # one labelled line on the left: the class's step curve (the rest are its markers)
+    (pr,) = [line for line in left.get_lines() if not line.get_label().startswith("_")]
+    assert pr.get_label() == "car" and pr.get_drawstyle() == "steps-post"
+    np.testing.assert_array_equal(pr.get_xdata(), curve.recall)
+    np.testing.assert_array_equal(pr.get_ydata(), curve.precision)
+    lines = {line.get_label(): line for line in right.get_lines()}
+    assert set(lines) == {"precision", "recall", "F1"}
+    for label, values in (
+        ("precision", curve.precision[:-1]),
+        ("recall", curve.recall[:-1]),
+        ("F1", curve.f1),
+    ):
+        np.testing.assert_array_equal(lines[label].get_xdata(), curve.thresholds)
+        np.testing.assert_array_equal(lines[label].get_ydata(), values)
+    assert right.get_title() == "car (IoU=0.75)"
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = (int.from_bytes(png[i : i + 4], "big") for i in (16, 20))  # IHDR
+    assert (width, height) == tuple(round(v * 120) for v in fig.get_size_inches())
