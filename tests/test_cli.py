@@ -15,11 +15,23 @@ GT, DT = (str(p) for p in example_paths())
 
 
 def test_demo(capsys):
+    """The bundled example: summary, per-class table, two threshold picks, the
+    truncation note and a sweep, each as the library gives it."""
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in out
-    assert "best F1" in out and "precision >= 0.9" in out and "ALL (shared)" in out
-    assert "truncated" in out  # the example stops at detectron2's 0.05 cut-off
+    result = prcore.evaluate(GT, DT)
+    note = result.truncation()
+    assert note  # the example stops at detectron2's 0.05 cut-off
+    blocks = [
+        "prcore demo: example_gt.json + example_dt.json (bundled example)",
+        result.summary(),
+        result.per_class_table(),
+        result.select_thresholds(best_f1=True).to_text(),
+        result.select_thresholds(min_precision=0.9).to_text(),
+        note,
+        result.sweep([0.05, 0.3, 0.5, 0.7]).to_text(),
+    ]
+    assert out == "\n\n".join(blocks) + "\n"
 
 
 def test_eval_prints_summary_then_per_class(capsys):
@@ -35,11 +47,19 @@ def test_threshold_json(tmp_path, capsys):
         main(["threshold", GT, DT, "--min-precision", "0.8", "--per-class", "--json", str(out)])
         == 0
     )
+    result = prcore.evaluate(GT, DT)
+    library = result.select_thresholds(min_precision=0.8, per_class=True)
+    assert json.loads(out.read_text()) == library.to_dict()
+    assert capsys.readouterr().out == library.to_text() + "\n"
+    # the shared pick, read off the pooled raw curve: of the thresholds with precision
+    # >= 0.8, those keeping the most true positives, the highest of them
     report = json.loads(out.read_text())
-    assert len(report["per_class"]) == 5
-    shared = report["shared"]
-    assert shared["precision"] >= 0.8
-    assert shared["tp"] / (shared["tp"] + shared["fp"]) == pytest.approx(shared["precision"])
+    assert [p["category_name"] for p in report["per_class"]] == list(result.cat_names)
+    curve = result.curve(None)
+    ok = np.flatnonzero(curve.precision[:-1] >= 0.8)
+    i = ok[curve.tp[ok] == curve.tp[ok].max()].max()
+    assert report["shared"]["threshold"] == curve.thresholds[i]
+    assert (report["shared"]["tp"], report["shared"]["fp"]) == (curve.tp[i], curve.fp[i])
 
 
 @pytest.mark.parametrize(
@@ -65,8 +85,9 @@ def test_curves_csv_matches_library(tmp_path):
 
 def test_sweep(capsys):
     assert main(["sweep", GT, DT, "--thresholds", "0.05,0.5"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:3] == ["score", ">=", "dets"] and len(out) == 4
+    out = capsys.readouterr().out
+    assert out == prcore.evaluate(GT, DT).sweep([0.05, 0.5]).to_text() + "\n"
+    assert len(out.splitlines()) == 4  # a header, a rule and one row per threshold
 
 
 def test_sweep_bad_thresholds(capsys):
