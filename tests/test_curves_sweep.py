@@ -154,21 +154,69 @@ def test_pick_threshold_by_hand():
 
 
 def test_empty_curve():
-    c = curve_from_sequence(np.zeros(0), np.zeros(0, np.int64), 3)
-    assert isinstance(c, PRCurve) and len(c.thresholds) == 0
-    assert pick_threshold(c, best_f1=True).threshold is None
+    """No detections left (none, or every one ignored): the curve is its end point
+    (precision 1 at recall 0) and no threshold can be picked."""
+    for scores, states in ((np.zeros(0), np.zeros(0, np.int64)), (np.array([0.7, 0.2]), [2, 2])):
+        c = curve_from_sequence(scores, np.asarray(states), 3, category_name="cup")
+        assert type(c) is PRCurve and c.n_gt == 3 and c.category_name == "cup"
+        np.testing.assert_array_equal(c.precision, [1.0])
+        np.testing.assert_array_equal(c.recall, [0.0])
+        assert c.thresholds.shape == c.tp.shape == c.fp.shape == c.f1.shape == (0,)
+        assert c.tp.dtype == c.fp.dtype == np.int64 and c.thresholds.dtype == np.float64
+        assert (c.lowest_score, c.max_recall, c.truncated) == (None, 0.0, False)
+        assert c.to_csv() == "threshold,precision,recall,f1,tp,fp\n"
+        for criterion in ({"best_f1": True}, {"min_precision": 0.0}, {"min_recall": 0.0}):
+            pick = pick_threshold(c, **criterion)
+            assert pick.threshold is None and pick.precision is None and pick.recall is None
+            assert (pick.tp, pick.fp, pick.n_gt, pick.note) == (0, 0, 3, "no detections")
 
 
-def test_threshold_report_and_interpolation_gap():
-    """Raw precision at the picked threshold is what the detections give, not the envelope."""
-    gt, dets = _dataset(1)
+def _oracle_pick(scores, states, n_gt, criterion):
+    """(threshold, tp, fp) that ``criterion`` picks, counting pycocotools' own matches
+    among the detections scoring at least each threshold; None when none qualifies."""
+    kept = states != 2
+    s, tp_flags = scores[kept], states[kept] == 1
+    best, best_key = None, None
+    for t in np.unique(s):  # ascending: on ties, the later (higher) threshold wins
+        tp = int(np.count_nonzero(tp_flags & (s >= t)))
+        fp = int(np.count_nonzero(~tp_flags & (s >= t)))
+        p, r = tp / (tp + fp), tp / n_gt
+        if "min_precision" in criterion:
+            key = tp if p >= criterion["min_precision"] else None
+        elif "min_recall" in criterion:
+            key = p if r >= criterion["min_recall"] else None
+        else:
+            key = 2 * p * r / (p + r) if p + r > 0 else 0.0
+        if key is not None and (best_key is None or key >= best_key):
+            best, best_key = (float(t), tp, fp), key
+    return best
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "criterion", [{"min_precision": 0.6}, {"min_recall": 0.3}, {"best_f1": True}], ids=str
+)
+def test_threshold_picks_recount_pycocotools_matches(seed, criterion):
+    """Each pick (per class and shared) is the threshold the criterion picks from
+    pycocotools' own matches (``evalImgs``) at IoU 0.5, area 'all', and reports the
+    raw counts of the detections scoring at least that threshold."""
+    gt, dets = _dataset(seed)
     result = prcore.evaluate(gt, dets)
-    report = result.select_thresholds(min_precision=0.6, per_class=True)
-    assert len(report.per_class) == len(gt["categories"])
-    for pick in report.per_class:
-        if pick.threshold is None:
+    ev = run_pycocotools(gt, dets)
+    report = result.select_thresholds(**criterion, per_class=True)
+    cats = [c["id"] for c in gt["categories"]]
+    assert [p.category_id for p in report.per_class] == cats
+    checked = 0
+    for cat, pick in zip([None, *cats], [report.shared, *report.per_class]):
+        scores, states, npig = _oracle_curve(ev, cat)
+        assert pick.n_gt == npig
+        expected = _oracle_pick(scores, states, npig, criterion) if npig else None
+        if expected is None:
+            assert pick.threshold is None and (pick.tp, pick.fp) == (0, 0)
             continue
-        kept_tp, kept_fp = pick.tp, pick.fp
-        assert kept_tp / (kept_tp + kept_fp) == pytest.approx(pick.precision)
-        assert pick.precision >= 0.6
+        assert (pick.threshold, pick.tp, pick.fp) == expected
+        assert pick.precision == expected[1] / (expected[1] + expected[2])
+        assert pick.recall == expected[1] / npig
+        checked += 1
+    assert checked >= 2  # every seed and criterion has picks, some have none
     assert "ALL (shared)" in report.to_text()
