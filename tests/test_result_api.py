@@ -121,8 +121,34 @@ def test_views_leave_the_result_unchanged(result):
     np.testing.assert_allclose(result.stats[0], AP_ALL, rtol=0, atol=1e-15)
 
 
-def test_error_type():
-    assert issubclass(prcore.PrcoreInputError, ValueError)
+VIEW_ERRORS = {
+    "category": (
+        lambda r: r.curve("mug"),
+        "field 'category': unknown category 'mug'; known names: cup",
+    ),
+    "score_thresholds[1]": (
+        lambda r: r.sweep([0.5, math.nan]),
+        "field 'score_thresholds[1]': expected a finite number, got nan",
+    ),
+    "iou": (
+        lambda r: r.curve(4, iou=0.52),
+        "field 'iou': IoU threshold 0.52 is not among the evaluated ones "
+        "(0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)",
+    ),
+}
+
+
+@pytest.mark.parametrize("field", VIEW_ERRORS)
+def test_a_view_error_names_the_argument(result, field):
+    """Caught as the documented ``ValueError``; it names the argument and what was
+    expected, and no file or record (a view's argument is not input data)."""
+    view, message = VIEW_ERRORS[field]
+    with pytest.raises(ValueError) as caught:
+        view(result)
+    error = caught.value
+    assert type(error) is prcore.PrcoreInputError
+    assert (error.field, str(error)) == (field, message)
+    assert error.file is None and error.index is None and error.record_id is None
 
 
 BAD_VIEWS = {
