@@ -7,9 +7,8 @@ import os
 import sys
 
 from prcore.errors import PrcoreInputError
+from prcore_detectron2.console import PROG, held_library_output
 from prcore_detectron2.errors import AdapterInputError
-
-PROG = "prcore-detectron2"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,37 +97,49 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _infer(args) -> int:
-    from prcore_detectron2.infer import InferenceSpec, default_device, run
-    from prcore_detectron2.sweep import parse_sweep, run_sweep
+    from prcore_detectron2.infer import InferenceSpec, default_device, remove_outputs, run
+    from prcore_detectron2.sweep import parse_sweep, remove_sweep_outputs, run_sweep
 
+    # Before anything can fail: a failed run must leave no results file, not even an
+    # old one (a sweep's are its per-value files).
+    if args.sweep:
+        sweep = parse_sweep(args.sweep)
+        remove_sweep_outputs(args.out, sweep)
+    else:
+        remove_outputs(args.out)
     for name in ("num_gpus", "num_machines", "batch_size"):
         if getattr(args, name) < 1:
             raise AdapterInputError(f"--{name.replace('_', '-')} must be at least 1")
     opts = tuple(o for o in args.opts if o != "--")
-    spec = InferenceSpec(
-        config_file=args.config_file,
-        gt=args.gt,
-        images=args.images,
-        out=args.out,
-        weights=args.weights,
-        device=args.device or default_device(),
-        score_thresh=args.score_thresh,
-        max_dets=args.max_dets,
-        batch_size=args.batch_size,
-        num_workers=max(0, args.num_workers),
-        opts=opts,
-        progress=not args.no_progress,
-    )
     launch_kw = dict(
         num_procs=args.num_gpus,
         num_machines=args.num_machines,
         machine_rank=args.machine_rank,
         dist_url=args.dist_url,
     )
+    with held_library_output():
+        spec = InferenceSpec(
+            config_file=args.config_file,
+            gt=args.gt,
+            images=args.images,
+            out=args.out,
+            weights=args.weights,
+            device=args.device or default_device(),
+            score_thresh=args.score_thresh,
+            max_dets=args.max_dets,
+            batch_size=args.batch_size,
+            num_workers=max(0, args.num_workers),
+            opts=opts,
+            progress=not args.no_progress,
+            hold_library_output=True,
+        )
+        if args.sweep:
+            table = run_sweep(spec, sweep, **launch_kw)
+        else:
+            meta = run(spec, **launch_kw)
     if args.sweep:
-        print(run_sweep(spec, parse_sweep(args.sweep), **launch_kw))
+        print(table)
         return 0
-    meta = run(spec, **launch_kw)
     if not meta:
         return 0
     print(
@@ -149,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _infer(args)
     except (AdapterInputError, PrcoreInputError) as e:  # prcore's: --analyze / --sweep
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        # One line, whatever the message quotes (a library's multi-line error text).
+        message = " ".join(line.strip() for line in str(e).splitlines())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
 
 

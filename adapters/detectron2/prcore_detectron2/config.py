@@ -85,7 +85,10 @@ class ModelConfig:
             model = build_model(self.cfg)
         model.eval()
         if self.weights:
-            DetectionCheckpointer(model).load(self.weights)
+            try:
+                DetectionCheckpointer(model).load(self.weights)
+            except Exception as e:  # torch.load's errors on a file that is no checkpoint
+                raise AdapterInputError(f"{self.weights}: cannot load weights ({e})") from None
         return model
 
     def mapper(self):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prcore_detectron2.errors import AdapterInputError
+
 
 def to_coco_records(instances, image_id: int, category_ids: Sequence[int]) -> list[dict]:
     """detectron2's ``instances_to_coco_json`` plus ``COCOEvaluator._eval_predictions``' id map.
@@ -19,7 +21,7 @@ def to_coco_records(instances, image_id: int, category_ids: Sequence[int]) -> li
     for r in records:
         c = r["category_id"]
         if not 0 <= c < n_cats:
-            raise ValueError(
+            raise AdapterInputError(
                 f"model predicted class {c}, but the ground truth has only {n_cats} categories "
                 "(check MODEL.*.NUM_CLASSES)"
             )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
-import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
 from prcore_detectron2.config import DETECTRON2_DEFAULT_SCORE_THRESH, ModelConfig, build_config
+from prcore_detectron2.console import held_library_output
 from prcore_detectron2.errors import AdapterInputError
 from prcore_detectron2.ground_truth import InferenceSet, load_inference_set
-from prcore_detectron2.shards import ShardWriter, merge_shards, shard_path
+from prcore_detectron2.shards import shard_glob
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,30 @@ class InferenceSpec:
     num_workers: int = 2
     opts: tuple[str, ...] = ()
     progress: bool = True
+    # The command's: spawned ranks hold library warnings and logs as the command does
+    # (see console.py), so that a failed run prints one line.
+    hold_library_output: bool = False
     extra_meta: dict = field(default_factory=dict)
 
 
 def meta_path(out: str) -> str:
     return out + ".meta.json"
+
+
+def remove_outputs(out: str) -> None:
+    """Remove a previous run's results file, sidecar and any leftover partial files."""
+    if os.path.isdir(out):
+        raise AdapterInputError(f"{out}: --out is a directory")
+    leftovers = glob.glob(shard_glob(out)) + [out + ".tmp", meta_path(out) + ".tmp"]
+    for p in (out, meta_path(out), *leftovers):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise AdapterInputError(
+                f"{p}: cannot remove the previous run's file ({e.strerror})"
+            ) from None
 
 
 def default_device() -> str:
@@ -65,88 +86,49 @@ def validate(spec: InferenceSpec):
     return cfg, data
 
 
-def _rank_slice(n: int, rank: int, world: int) -> slice:
-    # detectron2's InferenceSampler: contiguous shards, so rank order is image order.
-    size = (n - 1) // world + 1
-    return slice(min(size * rank, n), min(size * (rank + 1), n))
-
-
 def run_rank(spec: InferenceSpec, validated=None) -> None:
-    """One rank's share: load, infer, stream to its shard; rank 0 merges and writes the sidecar."""
-    import torch
+    """One rank's share: detectron2's loader and ``inference_on_dataset`` with a
+    :class:`ResultsWriter`, which streams to this rank's shard and, on rank 0, merges
+    them; rank 0 then writes the sidecar."""
     from detectron2.utils import comm
 
-    rank, world = comm.get_rank(), comm.get_world_size()
-    # A single process reuses the parent's validation; spawned ranks redo it.
-    cfg, data = validated if validated is not None else validate(spec)
-    if spec.device == "cpu" and world > 1:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // comm.get_local_size()))
-    images = data.images[_rank_slice(len(data.images), rank, world)]
-    error: str | None = None
-    stats = {"images": 0, "detections": 0, "seconds": 0.0, "model_seconds": 0.0}
-    shard = shard_path(spec.out, rank, world)
-    try:
-        stats = _infer_images(cfg, spec, data, images, shard, show=spec.progress and rank == 0)
-    except AdapterInputError as e:
-        error = str(e)
-    all_errors = comm.all_gather(error) if world > 1 else [error]
-    all_stats = comm.all_gather(stats) if world > 1 else [stats]
-    failed = [e for e in all_errors if e]
-    if failed:
-        if os.path.exists(shard):
-            os.unlink(shard)
-        raise AdapterInputError(failed[0])
-    if rank == 0:
-        merge_shards([shard_path(spec.out, r, world) for r in range(world)], spec.out)
-        _write_meta(spec, cfg, data, all_stats, world)
-    comm.synchronize()
+    hold = spec.hold_library_output and comm.get_world_size() > 1  # a spawned rank
+    with held_library_output(replay=comm.get_rank() == 0) if hold else nullcontext():
+        _run_rank(spec, validated)
 
 
-def _infer_images(
-    cfg: ModelConfig, spec: InferenceSpec, data: InferenceSet, images, shard: str, show: bool
-):
+def _run_rank(spec: InferenceSpec, validated) -> None:
     import torch
-    from tqdm import tqdm
+    from detectron2.evaluation import inference_on_dataset
+    from detectron2.utils import comm
 
     from prcore_detectron2.loader import make_loader
+    from prcore_detectron2.results_writer import ResultsWriter, gather_outcome
 
-    model = cfg.build_model()
-    loader = make_loader(cfg, images, spec.batch_size, spec.num_workers)
-    cuda = cfg.device.startswith("cuda")
-    writer = ShardWriter(shard, data.category_ids)
-    bar = tqdm(total=len(images), unit="img", desc="infer", disable=not show, smoothing=0.1)
-    model_seconds = 0.0
-    t0 = time.perf_counter()
+    world = comm.get_world_size()
+    writer = None
     try:
-        with torch.no_grad():
-            for batch in loader:
-                for d in batch:
-                    if "error" in d:
-                        raise AdapterInputError(d["error"])
-                t = time.perf_counter()
-                outputs = model(batch)
-                # One device->host copy per batch, here; conversion and RLE
-                # encoding happen in the writer thread.
-                cpu = [o["instances"].to("cpu") for o in outputs]
-                model_seconds += time.perf_counter() - t
-                for d, inst in zip(batch, cpu):
-                    writer.put(d["image_id"], inst)
-                bar.update(len(batch))
-        writer.close()
-    except BaseException:
-        writer.abort()
+        # A single process reuses the parent's validation; spawned ranks redo it.
+        cfg, data = validated if validated is not None else validate(spec)
+        if spec.device == "cpu" and world > 1:
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // comm.get_local_size()))
+        model = cfg.build_model()
+        loader = make_loader(cfg, data.dicts, spec.batch_size, spec.num_workers)
+        show = spec.progress and comm.is_main_process()
+        writer = ResultsWriter(spec.out, data.category_ids, loader.n_images, progress=show)
+        results = inference_on_dataset(model, loader, writer)
+    except AdapterInputError as e:
+        if writer is not None:
+            writer.fail(str(e))  # raises
+        gather_outcome(str(e), {})  # raises: this rank failed before any results
         raise
-    finally:
-        bar.close()
-    if cuda:
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    return {
-        "images": writer.n_images,
-        "detections": writer.n_records,
-        "seconds": seconds,
-        "model_seconds": model_seconds,
-    }
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    if comm.is_main_process():
+        _write_meta(spec, cfg, data, results["results"]["per_rank"], world)
+    comm.synchronize()
 
 
 def _write_meta(
@@ -206,11 +188,10 @@ def run(
     """Validate, run on every rank, and return the sidecar (on the machine of rank 0)."""
     from prcore_detectron2.distributed import launch
 
+    # First of all, so that a previous run's results never pass for this one's,
+    # whatever makes this run fail.
+    remove_outputs(spec.out)
     validated = validate(spec)
-    for p in (spec.out, meta_path(spec.out)):
-        # A previous run's output must not pass for this run's if this one fails.
-        if os.path.exists(p):
-            os.unlink(p)
     single = num_procs * num_machines == 1
     args = (spec, validated) if single else (spec,)  # a ModelConfig does not cross processes
     launch(run_rank, num_procs, num_machines, machine_rank, dist_url, spec.device, args=args)

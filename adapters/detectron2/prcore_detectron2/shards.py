@@ -7,6 +7,7 @@ Every file is written under a temporary name and renamed only once complete.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import queue
@@ -21,6 +22,11 @@ _DONE = object()
 
 def shard_path(out: str, rank: int, world: int) -> str:
     return f"{out}.rank{rank}-of-{world}.part"
+
+
+def shard_glob(out: str) -> str:
+    """A pattern for every shard of ``out``, finished or not, of any world size."""
+    return f"{glob.escape(out)}.rank*-of-*.part*"
 
 
 class ShardWriter:

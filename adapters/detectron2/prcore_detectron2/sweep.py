@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from prcore_detectron2.config import override_opts
 from prcore_detectron2.errors import AdapterInputError
-from prcore_detectron2.infer import InferenceSpec, run
+from prcore_detectron2.infer import InferenceSpec, remove_outputs, run
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ def sweep_out(out: str, i: int, value: str) -> str:
     stem, ext = os.path.splitext(out)
     safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in value)
     return f"{stem}.sweep{i}-{safe}{ext or '.json'}"
+
+
+def remove_sweep_outputs(out: str, setting: SweepSetting) -> None:
+    """Every value's results and sidecar from a previous sweep, before any value runs."""
+    for i, value in enumerate(setting.values):
+        remove_outputs(sweep_out(out, i, value))
 
 
 def run_sweep(spec: InferenceSpec, setting: SweepSetting, **launch_kw) -> str:
