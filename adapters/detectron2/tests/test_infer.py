@@ -86,14 +86,13 @@ def test_same_records_as_detectron2_coco_evaluator(shapes, reference_results, tm
     ours_bbox = inference_on_dataset(model, loader, ours)["bbox"]
     coco_bbox = inference_on_dataset(model, loader, coco)["bbox"]
 
-    # COCOEvaluator's results file vs the command's (same model, same inputs).
+    # COCOEvaluator's results file vs the command's: the command runs detectron2's own
+    # path (load_coco_json, build_detection_test_loader, inference_on_dataset), so with
+    # the same model and thread count they are equal record for record, bit for bit:
+    # order, ids mapped back, boxes, scores and RLE masks.
     d2 = _load(tmp_path / "coco" / "coco_instances_results.json")
-    cmd = _load(reference_results)
-    assert len(d2) == len(cmd)
-    for a, b in zip(d2, cmd):
-        assert (a["image_id"], a["category_id"]) == (b["image_id"], b["category_id"])
-        np.testing.assert_allclose(a["bbox"], b["bbox"], rtol=0, atol=1e-3)
-        assert abs(a["score"] - b["score"]) < 1e-5
+    assert d2 and {"bbox", "score", "segmentation"} <= set(d2[0])
+    assert _load(reference_results) == d2
     assert _load(tmp_path / "prcore" / "prcore_instances_results.json") == d2
 
     # PrcoreEvaluator: the same numbers as COCOEvaluator, plus the result object.
@@ -156,8 +155,17 @@ def test_batches_match_single_images(shapes, reference_results, tmp_path):
 
 
 def test_two_cpu_processes_match_one(shapes, reference_results, tmp_path):
+    """Two ranks (InferenceSampler's contiguous ranges, merged in rank order) give the
+    single run's file; the GT lists its images in reverse, and both follow image ids,
+    as load_coco_json orders them."""
+    gt = _load(shapes.gt)
+    gt["images"].reverse()
+    reversed_gt = tmp_path / "gt.json"
+    reversed_gt.write_text(json.dumps(gt))
     out = str(tmp_path / "r2.json")
-    assert main(shapes.infer_args(out, "--num-gpus", "2")) == 0
+    args = shapes.infer_args(out, "--num-gpus", "2")
+    args[args.index("--gt") + 1] = str(reversed_gt)
+    assert main(args) == 0
     one, two = _load(reference_results), _load(out)
     assert len(one) == len(two)
     for a, b in zip(one, two):
