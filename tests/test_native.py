@@ -188,37 +188,50 @@ def test_arguments_the_build_lacks_go_to_the_jit(built):
 
 
 def test_the_build_releases_the_gil(built):
-    n = 16_000_000
+    """While a worker thread is inside a built kernel, this thread runs Python.
+
+    No timing: with the switch interval set far beyond the test's length, the
+    interpreter never takes the GIL from a thread; this thread gets it only when
+    the worker gives it up, which, between the worker's marks around the call,
+    only a GIL-releasing kernel does. A build holding the GIL lets this thread
+    see no call from the inside, however many the worker makes.
+    """
+    n = 4_000_000
     ids = np.arange(n, dtype=np.int64) % 1000
     table = np.arange(1000, dtype=np.int64)
-    out = np.empty(n, np.int32)
-    calls = []  # (start, end) of each kernel call in the worker thread
+    lookup = np.zeros(0, np.int64)
+    out = np.full(n, -1, np.int32)
+    state = {"call": -1, "inside": False}  # written by the worker only
+    seen = [0] * 50  # per call: this thread's turns while the worker was inside it
+    returned = []
     with serving(built):
+        small = np.zeros(4, np.int32)
+        assert _kernels.dense_index(ids[:4].copy(), table, lookup, small) == -1  # look up the build
 
         def work():
-            for _ in range(3):
-                t0 = time.perf_counter()
-                _kernels.dense_index(ids, table, np.zeros(0, np.int64), out)
-                calls.append((t0, time.perf_counter()))
+            for i in range(len(seen)):
+                state["call"], state["inside"] = i, True
+                returned.append(_kernels.dense_index(ids, table, lookup, out))
+                state["inside"] = False
+                if seen[i]:
+                    return
 
-        worker = threading.Thread(target=work)
-        beats = []  # (time, longest gap so far) of this thread, kept small
-        last = time.perf_counter()
-        longest = 0.0
-        worker.start()
-        while worker.is_alive():
-            now = time.perf_counter()
-            longest = max(longest, now - last)
-            last = now
-            if len(beats) < 200_000:
-                beats.append(now)
-        worker.join()
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1000.0)
+        try:
+            worker = threading.Thread(target=work)
+            worker.start()
+            while worker.is_alive():
+                if state["inside"]:  # the worker is between its marks: inside the call
+                    seen[state["call"]] += 1
+                time.sleep(0)  # gives the GIL up, so the worker can get past its call
+            worker.join()
+        finally:
+            sys.setswitchinterval(interval)
         assert _kernels.dense_index._jit is None  # the build ran, not the (also nogil) JIT
-    shortest = min(t1 - t0 for t0, t1 in calls)
-    assert shortest > 0.02, "the kernel call is too short to tell"
-    # holding the GIL, this thread could not have run at all during a call
-    assert longest < 0.5 * shortest, (longest, shortest)
-    assert any(t0 < b < t1 for b in beats for t0, t1 in calls[:1])
+    assert returned and set(returned) == {-1}
+    assert np.array_equal(out, ids)  # the table is 0..999: each id is its own position
+    assert any(seen), f"no turn of this thread inside any of {len(returned)} calls"
 
 
 def test_a_broken_file_is_not_loaded(no_prebuilt):
