@@ -323,7 +323,8 @@ def _cmd_warmup(args) -> int:
     try:
         print(f"prcore: {warm_up(native=args.native)}")
     except Exception as exc:  # no compiler, no pycc: say why in one line
-        print(f"prcore: error: warmup failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # numba's messages run over several lines
+        print(f"prcore: error: warmup failed: {type(exc).__name__}: {reason}", file=sys.stderr)
         return 1
     return 0
 

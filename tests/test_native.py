@@ -337,11 +337,6 @@ def test_a_failed_build_says_why_and_the_jit_serves(failed_build):
     assert json.loads(out.read_text())["stats"] == prcore.evaluate(gt, dt).stats.tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prcore.cli._cmd_warmup prints the exception's text as is, and numba's "
-    "message for a missing compiler runs over three lines (a conda hint)",
-)
 def test_a_failed_build_is_one_line(failed_build):
     _, build, _, _ = failed_build
     assert len(build.stderr.splitlines()) == 1, build.stderr
