@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 import prcore
+from prcore.io.load import load_ground_truth
 
 GT = {
     "images": [{"id": 1}, {"id": 2}],
@@ -205,3 +206,33 @@ def test_named_pipes_are_read_once(tmp_path):
     worker.start()
     worker.join(60)
     assert got and got[0].tolist() == want.tolist()
+
+
+def test_missing_area_is_width_times_height(tmp_path):
+    gt = gt_with("annotations", 0, area=...)
+    gt["annotations"][1]["area"] = None
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    for source in (gt, path):
+        with pytest.warns(prcore.PrcoreWarning, match=r"2 annotation\(s\) have no 'area'"):
+            loaded = load_ground_truth(source)
+        assert loaded.ann_area.tolist() == [100.0, 100.0]
+
+
+@pytest.mark.parametrize(
+    "dets,field,words",
+    [
+        (dets_with(image_id=2**63), "image_id", "within int64"),
+        (dets_with(bbox=[0, 0, 10**400, 1]), "bbox", "finite, got inf"),
+        (dets_with(score=-(10**400)), "score", "finite, got -inf"),
+    ],
+    ids=["id beyond int64", "integer beyond a double", "negative integer beyond a double"],
+)
+def test_numbers_beyond_the_columns_types(tmp_path, dets, field, words):
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dets))
+    for source in (dets, path):
+        with pytest.raises(prcore.PrcoreInputError) as err:
+            prcore.evaluate(GT, source)
+        msg = str(err.value)
+        assert "record 1" in msg and f"field '{field}'" in msg and words in msg, msg

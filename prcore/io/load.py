@@ -5,9 +5,10 @@ into the sorted image ids of the ground truth, category ids into its sorted
 category ids (the order ``COCOeval.Params`` uses). Everything downstream works
 on those indices.
 
-Each input goes through a columnar fast path that checks the same rules as the
-pydantic models in :mod:`prcore.io.schema`; whenever it meets anything it does
-not accept, the models re-validate record by record and raise a located
+Each input becomes columns first (the byte scanners' for a file they can read,
+else the records gathered field by field), and the columns are checked with
+:mod:`prcore.io.schema`'s rules, which are stated there once. Whenever a check
+fails, the schema's models validate record by record and raise a located
 :class:`~prcore.errors.PrcoreInputError`.
 """
 
@@ -19,19 +20,17 @@ import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
 from prcore.errors import PrcoreInputError, PrcoreWarning
+from prcore.io import schema
 
-_INT_TYPES = (int, np.integer)
 # Dense indices of images, categories and records: 4 bytes halve the memory
 # traffic of the grouping passes (and their share of the peak); 2**31 records
 # are far beyond what fits in memory anyway.
 INDEX = np.int32
-_NUM_TYPES = (int, float, np.integer, np.floating)
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,34 +184,6 @@ def parse_json(data: bytes, file: str) -> Any:
 # ---------------------------------------------------------------- helpers
 
 
-def _only_types(values: list, allowed: tuple[type, ...]) -> bool:
-    """Every value is an instance of ``allowed`` (bool never counts as a number)."""
-    return all(issubclass(t, allowed) and t is not bool for t in set(map(type, values)))
-
-
-def _boxes(values: list) -> np.ndarray | None:
-    """(N, 4) float64 if every value is a list of 4 finite numbers with w, h >= 0."""
-    if not values:
-        return np.zeros((0, 4), np.float64)
-    if not _only_types(values, (list, tuple)) or set(map(len, values)) != {4}:
-        return None
-    if not _only_types(list(chain.from_iterable(values)), _NUM_TYPES):
-        return None
-    arr = np.array(values, dtype=np.float64)
-    if not np.isfinite(arr).all() or (arr[:, 2:] < 0).any():
-        return None
-    return arr
-
-
-def _ints(values: list) -> np.ndarray | None:
-    if not _only_types(values, _INT_TYPES):
-        return None
-    try:
-        return np.array(values, dtype=np.int64)
-    except OverflowError:
-        return None
-
-
 def _dense(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     """Positions of ``ids`` in sorted ``table`` (``INDEX``); also the first missing index or -1."""
     from prcore._kernels import dense_index
@@ -247,11 +218,8 @@ def _require_list(obj: Any, file: str, section: str | None) -> list:
 
 
 def _fail(records: list, model: str, file: str, section: str | None) -> PrcoreInputError:
-    """The first record that ``prcore.io.schema``'s ``model`` (named) rejects, as an error."""
-    from prcore.io import schema  # pydantic: imported only once something is wrong
-
-    err = schema.first_error(records, getattr(schema, model), file=file, section=section)
-    return err or PrcoreInputError("invalid records", file=file, section=section)
+    """The first record that the schema's ``model`` (named) rejects, as a located error."""
+    return schema.first_error(records, model, file=file, section=section)
 
 
 # ---------------------------------------------------------------- ground truth
@@ -298,7 +266,7 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
         raw_img_ids = [r["id"] for r in images]
     except (KeyError, TypeError):
         raise _fail(images, "ImageRecord", file, "images") from None
-    img_file_ids = _ints(raw_img_ids)
+    img_file_ids = schema.integer_column(raw_img_ids)
     if img_file_ids is None:
         raise _fail(images, "ImageRecord", file, "images")
 
@@ -307,13 +275,15 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
         raw_names = [r.get("name", "") for r in cats]
     except (KeyError, TypeError, AttributeError):
         raise _fail(cats, "CategoryRecord", file, "categories") from None
-    cat_file_ids = _ints(raw_cat_ids)
-    if cat_file_ids is None or not _only_types(raw_names, (str,)):
+    cat_file_ids = schema.integer_column(raw_cat_ids)
+    if cat_file_ids is None or not schema.text_column(raw_names):
         raise _fail(cats, "CategoryRecord", file, "categories")
 
     def annotation_columns():
-        cols = _annotation_columns(anns)
-        return cols if cols is not None else _annotation_columns_validated(anns, file)
+        cols = _annotation_columns(anns, file)
+        if cols is None:
+            raise _fail(anns, "AnnotationRecord", file, "annotations")
+        return cols
 
     return _ground_truth_from_columns(
         file, img_file_ids, cat_file_ids, raw_names, annotation_columns, dataset=obj
@@ -416,8 +386,8 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
     """The byte-level numba scanner's columns, when it can read this file.
 
     None (parse in full) when the scanner declines, or when the annotation
-    columns would fail :func:`_annotation_columns`' checks: the record-by-record
-    validation then finds the located error.
+    columns break the schema's rules: the record-by-record validation then
+    finds the located error.
     """
     try:
         from prcore.io.coco_scan import scan_ground_truth
@@ -427,8 +397,8 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
     if cols is None:
         return None
     bbox, area = cols.bbox, cols.area
-    if (bbox[:, 2:] < 0).any() or (area < 0).any():
-        return None  # the scanner only lets finite numbers through
+    if schema.annotation_error(bbox, area, cols.iscrowd) is not None:
+        return None
     crowd = cols.iscrowd.astype(bool)
     ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
     return _ground_truth_from_columns(
@@ -436,59 +406,36 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
     )
 
 
-def _annotation_columns(anns: list):
-    """Fast path: columns, or None if anything is unusual."""
+def _annotation_columns(anns: list, file: str):
+    """The annotations as checked columns, or None if any record breaks a rule.
+
+    A missing (or null) ``area`` is the box's width * height, with a warning.
+    """
     try:
-        ids = _ints([a["id"] for a in anns])
-        img = _ints([a["image_id"] for a in anns])
-        cat = _ints([a["category_id"] for a in anns])
-        bbox = _boxes([a["bbox"] for a in anns])
-        raw_area = [a["area"] for a in anns]
-        raw_crowd = [a.get("iscrowd", 0) for a in anns]
+        ids = schema.integer_column([a["id"] for a in anns])
+        img = schema.integer_column([a["image_id"] for a in anns])
+        cat = schema.integer_column([a["category_id"] for a in anns])
+        bbox = schema.box_column([a["bbox"] for a in anns])
+        raw_area = [a.get("area") for a in anns]
+        crowd = schema.flag_column([a.get("iscrowd", 0) for a in anns])
         ignore = [a.get("ignore") for a in anns]
     except (KeyError, TypeError, AttributeError):
         return None
-    if ids is None or img is None or cat is None or bbox is None:
+    if ids is None or img is None or cat is None or bbox is None or crowd is None:
         return None
-    if not _only_types(raw_area, _NUM_TYPES) or not set(map(type, raw_crowd)) <= {int, bool}:
+    missing = [i for i, v in enumerate(raw_area) if v is None] if None in raw_area else []
+    area = schema.number_column([0.0 if v is None else v for v in raw_area])
+    if area is None or schema.annotation_error(bbox, area, crowd) is not None:
         return None
-    area = np.array(raw_area, dtype=np.float64)
-    crowd_i = np.array(raw_crowd, dtype=np.int64)
-    if not np.isfinite(area).all() or (area < 0).any() or ((crowd_i != 0) & (crowd_i != 1)).any():
-        return None
-    return ids, img, cat, bbox, area, crowd_i.astype(bool), ignore
-
-
-def _annotation_columns_validated(anns: list, file: str):
-    """General path: validate each record; w*h stands in for a missing area."""
-    from prcore.io.schema import AnnotationRecord, first_error
-
-    err = first_error(anns, AnnotationRecord, file=file, section="annotations")
-    if err is not None:
-        raise err
-    recs = [AnnotationRecord.model_validate(a) for a in anns]
-    missing_area = [i for i, r in enumerate(recs) if r.area is None]
-    if missing_area:
+    if missing:
         warnings.warn(
-            f"{file}: {len(missing_area)} annotation(s) have no 'area' (first: annotations"
-            f"[{missing_area[0]}]); using bbox width*height for the area ranges",
+            f"{file}: {len(missing)} annotation(s) have no 'area' (first: annotations"
+            f"[{missing[0]}]); using bbox width*height for the area ranges",
             PrcoreWarning,
             stacklevel=6,
         )
-    n = len(recs)
-    bbox = np.array([r.bbox for r in recs], dtype=np.float64).reshape(n, 4)
-    area = np.array(
-        [r.area if r.area is not None else r.bbox[2] * r.bbox[3] for r in recs], np.float64
-    )
-    return (
-        np.array([r.id for r in recs], np.int64),
-        np.array([r.image_id for r in recs], np.int64),
-        np.array([r.category_id for r in recs], np.int64),
-        bbox,
-        area,
-        np.array([bool(r.iscrowd) for r in recs], bool),
-        [r.ignore for r in recs],
-    )
+        area[missing] = bbox[missing, 2] * bbox[missing, 3]
+    return ids, img, cat, bbox, area, crowd.astype(bool), ignore
 
 
 def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
@@ -532,7 +479,7 @@ def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            cols = _scan(data)  # the scanner lets only finite numbers, w and h >= 0 through
+            cols = _scan(data)
             raw = None if cols is not None else _bytes_of(data, file)
         if cols is not None:
             return _detections_from_columns(file, gt, *cols)
@@ -544,13 +491,18 @@ def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
 
 
 def _scan(data: bytes | mmap.mmap):
-    """The byte-level numba scanner, when it can read this file."""
+    """The byte-level numba scanner's columns, when it can read this file.
+
+    None (parse in full) when the scanner declines, or when the columns break
+    the schema's rules: the record-by-record validation then finds the located
+    error.
+    """
     try:
         from prcore.io.results_scan import scan_results
     except ImportError:
         return None
     cols = scan_results(data)
-    if cols is None:
+    if cols is None or schema.detection_error(cols.bbox, cols.score) is not None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score
 
@@ -563,18 +515,14 @@ def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detecti
         )
     records = _require_list(records, file, None)
     try:
-        image_id = _ints([r["image_id"] for r in records])
-        category_id = _ints([r["category_id"] for r in records])
-        bbox = _boxes([r["bbox"] for r in records])
-        raw_score = [r["score"] for r in records]
+        image_id = schema.integer_column([r["image_id"] for r in records])
+        category_id = schema.integer_column([r["category_id"] for r in records])
+        bbox = schema.box_column([r["bbox"] for r in records])
+        score = schema.number_column([r["score"] for r in records])
     except (KeyError, TypeError):
         raise _fail(records, "DetectionRecord", file, None) from None
-    ok = image_id is not None and category_id is not None and bbox is not None
-    ok = ok and _only_types(raw_score, _NUM_TYPES)
-    if ok:
-        score = np.array(raw_score, dtype=np.float64)
-        ok = bool(np.isfinite(score).all())
-    if not ok:
+    columns = (image_id, category_id, bbox, score)
+    if any(c is None for c in columns) or schema.detection_error(bbox, score) is not None:
         raise _fail(records, "DetectionRecord", file, None)
     return _detections_from_columns(file, gt, image_id, category_id, bbox, score)
 

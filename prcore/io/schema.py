@@ -1,128 +1,295 @@
-"""Pydantic models of COCO ground truth and results records.
+"""What valid COCO input is, stated once.
 
-These models are the single statement of what valid input is. The loader's
-columnar fast path accepts exactly what they accept; when it meets anything
-else it validates record by record with these models, so that the error names
-the record and the field (see :func:`first_error`).
+Each rule is written here once, as a check on a column of values: the
+``*_column`` builders say which types a field may hold, and the ``*_error``
+checks what its values must satisfy. Every way into prcore applies these same
+functions:
+
+* :mod:`prcore.io.load`'s fast paths gather a field from the records into a
+  column with the builders, or take the byte scanners' columns (the scanners
+  read syntax only), and check the columns with :func:`detection_error` and
+  :func:`annotation_error`;
+* whenever that fails, the pydantic models below, whose validators call the
+  same functions on one record's values, find the first bad record and field
+  (:func:`first_error`), and that is the error the user sees.
+
+Only the models need pydantic, which takes about 0.2 s to import; they are
+built on first use (:func:`models`), so that valid input never imports it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from functools import cache
+from itertools import chain
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from prcore.errors import PrcoreInputError
 
+# ---------------------------------------------------------------- types
 
-def _finite(v: float, what: str) -> float:
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v!r}")
-    return v
-
-
-def _integer(v: Any) -> int:
-    # Python or numpy integers; never bool, float or str ("1" is not an id).
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ValueError(f"expected an integer, got {v!r}")
-    return int(v)
+_INTEGER_TYPES = (int, np.integer)
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
 
 
-def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ValueError(f"expected a number, got {v!r}")
-    return float(v)
+def _all_types(values: list, allowed: tuple[type, ...]) -> bool:
+    # bool is an int to Python, but never a number or an id here: True is not 1.
+    return all(issubclass(t, allowed) and t is not bool for t in set(map(type, values)))
 
 
-def _box_list(v: Any) -> list:
-    if not isinstance(v, (list, tuple)):
-        raise ValueError(f"expected a list of 4 numbers [x, y, width, height], got {v!r}")
-    return [_number(x) for x in v]
+def integer_column(values: list) -> np.ndarray | None:
+    """Ids as int64 (N,), or None unless each is an integer within int64.
+
+    Python or numpy integers; never bool, float or str (``"1"`` and ``1.0``
+    are not ids).
+    """
+    if not _all_types(values, _INTEGER_TYPES):
+        return None
+    try:
+        return np.array(values, dtype=np.int64).reshape(len(values))
+    except OverflowError:
+        return None
 
 
-Integer = Annotated[int, BeforeValidator(_integer)]
-Number = Annotated[float, BeforeValidator(_number)]
-Box = Annotated[list[float], BeforeValidator(_box_list)]
+def number_column(values: list) -> np.ndarray | None:
+    """Numbers as float64 (N,), or None unless each is a Python or numpy number (never bool).
+
+    An integer beyond a double's range becomes an infinity, which the value
+    checks then refuse.
+    """
+    if not _all_types(values, _NUMBER_TYPES):
+        return None
+    try:
+        return np.array(values, dtype=np.float64).reshape(len(values))
+    except OverflowError:
+        return np.array([_float(v) for v in values], dtype=np.float64).reshape(len(values))
 
 
-class _Record(BaseModel):
-    # strict: "1" is not an id, true is not 1; extra keys (segmentation, ...) are allowed.
-    model_config = ConfigDict(strict=True, extra="allow")
+def _float(v: Any) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
-class BBoxMixin(_Record):
-    bbox: Box
-
-    @field_validator("bbox")
-    @classmethod
-    def _box(cls, v: list[float]) -> list[float]:
-        if len(v) != 4:
-            raise ValueError(f"expected 4 numbers [x, y, width, height], got {len(v)}")
-        for x in v:
-            _finite(x, "bbox values")
-        if v[2] < 0 or v[3] < 0:
-            raise ValueError(f"width and height must be >= 0, got {v[2]!r}, {v[3]!r}")
-        return v
+def box_column(values: list) -> np.ndarray | None:
+    """Boxes as float64 (N, 4), or None unless each is a list (or tuple) of 4 numbers."""
+    if not values:
+        return np.zeros((0, 4), np.float64)
+    if not _all_types(values, (list, tuple)) or set(map(len, values)) != {4}:
+        return None
+    flat = number_column(list(chain.from_iterable(values)))
+    return None if flat is None else flat.reshape(len(values), 4)
 
 
-class DetectionRecord(BBoxMixin):
-    """One entry of a COCO results file (``loadRes`` input)."""
-
-    image_id: Integer
-    category_id: Integer
-    score: Number
-
-    @field_validator("score")
-    @classmethod
-    def _score(cls, v: float) -> float:
-        return _finite(v, "score")
+def flag_column(values: list) -> np.ndarray | None:
+    """``iscrowd`` values as int64 (N,), or None unless each is a Python int or bool
+    (``true`` is 1; ``1.0`` and numpy integers are not flags)."""
+    if not set(map(type, values)) <= {int, bool}:
+        return None
+    try:
+        return np.array(values, dtype=np.int64).reshape(len(values))
+    except OverflowError:
+        return None
 
 
-class ImageRecord(_Record):
-    id: Integer
+def text_column(values: list) -> bool:
+    """Whether each value is a string (category names)."""
+    return all(issubclass(t, str) for t in set(map(type, values)))
 
 
-class CategoryRecord(_Record):
-    id: Integer
-    name: str = ""
+# ---------------------------------------------------------------- values
 
 
-class AnnotationRecord(BBoxMixin):
-    """One ground-truth annotation; ``area`` falls back to w*h when absent."""
+def box_error(bbox: np.ndarray) -> str | None:
+    """What is wrong with the first bad box of an (N, 4) column, or None.
 
-    id: Integer
-    image_id: Integer
-    category_id: Integer
-    area: Annotated[float | None, BeforeValidator(lambda v: v if v is None else _number(v))] = None
-    iscrowd: int = Field(default=0)
-    ignore: Any = None
+    Every value of ``[x, y, width, height]`` is finite, and the width and
+    height are ``>= 0``.
+    """
+    finite = np.isfinite(bbox)
+    if finite.all() and (bbox[:, 2:] >= 0).all():
+        return None
+    row = int(np.argmax(~finite.all(axis=1) | (bbox[:, 2] < 0) | (bbox[:, 3] < 0)))
+    for x in bbox[row].tolist():
+        if not math.isfinite(x):
+            return f"bbox values must be finite, got {x!r}"
+    w, h = bbox[row, 2:].tolist()
+    return f"width and height must be >= 0, got {w!r}, {h!r}"
 
-    @field_validator("area")
-    @classmethod
-    def _area(cls, v: float | None) -> float | None:
-        if v is None:
+
+def score_error(score: np.ndarray) -> str | None:
+    """What is wrong with the first bad score of an (N,) column, or None: scores are finite."""
+    finite = np.isfinite(score)
+    if finite.all():
+        return None
+    return f"score must be finite, got {score[np.argmin(finite)].item()!r}"
+
+
+def area_error(area: np.ndarray) -> str | None:
+    """What is wrong with the first bad area of an (N,) column, or None: areas are finite
+    and ``>= 0``."""
+    bad = ~(np.isfinite(area) & (area >= 0))
+    if not bad.any():
+        return None
+    value = area[np.argmax(bad)].item()
+    if not math.isfinite(value):
+        return f"area must be finite, got {value!r}"
+    return f"area must be >= 0, got {value!r}"
+
+
+def crowd_error(iscrowd: np.ndarray) -> str | None:
+    """What is wrong with the first bad ``iscrowd`` of an (N,) column, or None: 0 or 1."""
+    bad = (iscrowd != 0) & (iscrowd != 1)
+    if not bad.any():
+        return None
+    return f"expected 0 or 1, got {iscrowd[np.argmax(bad)].item()!r}"
+
+
+def detection_error(bbox: np.ndarray, score: np.ndarray) -> str | None:
+    """The first broken value rule of a results file's columns, or None."""
+    return box_error(bbox) or score_error(score)
+
+
+def annotation_error(bbox: np.ndarray, area: np.ndarray, iscrowd: np.ndarray) -> str | None:
+    """The first broken value rule of a ground truth's annotation columns, or None."""
+    return box_error(bbox) or area_error(area) or crowd_error(iscrowd)
+
+
+# ---------------------------------------------------------------- records (pydantic)
+
+_MODELS = ("DetectionRecord", "ImageRecord", "CategoryRecord", "AnnotationRecord")
+
+
+def __getattr__(name: str):
+    if name in _MODELS:
+        return models()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def models() -> dict[str, type]:
+    """The pydantic models of one record each, by name; built (and pydantic imported) once.
+
+    ``DetectionRecord`` is one entry of a results file (``loadRes`` input);
+    ``ImageRecord``, ``CategoryRecord`` and ``AnnotationRecord`` are entries of
+    a ground truth's ``images``, ``categories`` and ``annotations``. Their
+    validators are the column checks above, applied to one record's values.
+    """
+    from typing import Annotated
+
+    from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+
+    def one(check, value):
+        problem = check(value)
+        if problem is not None:
+            raise ValueError(problem)
+
+    def integer(v: Any) -> int:
+        if integer_column([v]) is None:
+            if _all_types([v], _INTEGER_TYPES):
+                raise ValueError(f"expected an integer within int64, got {v!r}")
+            raise ValueError(f"expected an integer, got {v!r}")
+        return int(v)
+
+    def number(v: Any) -> float:
+        column = number_column([v])
+        if column is None:
+            raise ValueError(f"expected a number, got {v!r}")
+        return column.item()
+
+    def box_list(v: Any) -> list:
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"expected a list of 4 numbers [x, y, width, height], got {v!r}")
+        return [number(x) for x in v]
+
+    def optional_number(v: Any) -> float | None:
+        return v if v is None else number(v)
+
+    Integer = Annotated[int, BeforeValidator(integer)]
+    Number = Annotated[float, BeforeValidator(number)]
+    Box = Annotated[list[float], BeforeValidator(box_list)]
+
+    class Record(BaseModel):
+        # strict: "1" is not an id, true is not 1; extra keys (segmentation, ...) are allowed.
+        model_config = ConfigDict(strict=True, extra="allow")
+
+    class BoxRecord(Record):
+        bbox: Box
+
+        @field_validator("bbox")
+        @classmethod
+        def _box(cls, v: list[float]) -> list[float]:
+            if len(v) != 4:
+                raise ValueError(f"expected 4 numbers [x, y, width, height], got {len(v)}")
+            one(box_error, np.array([v], np.float64))
             return v
-        _finite(v, "area")
-        if v < 0:
-            raise ValueError(f"area must be >= 0, got {v!r}")
-        return v
 
-    @field_validator("iscrowd", mode="before")
-    @classmethod
-    def _crowd(cls, v: Any) -> int:
-        if isinstance(v, bool):
+    class DetectionRecord(BoxRecord):
+        """One entry of a COCO results file (``loadRes`` input)."""
+
+        image_id: Integer
+        category_id: Integer
+        score: Number
+
+        @field_validator("score")
+        @classmethod
+        def _score(cls, v: float) -> float:
+            one(score_error, np.array([v], np.float64))
+            return v
+
+    class ImageRecord(Record):
+        id: Integer
+
+    class CategoryRecord(Record):
+        id: Integer
+        name: str = ""
+
+    class AnnotationRecord(BoxRecord):
+        """One ground-truth annotation; ``area`` falls back to w*h when absent or null."""
+
+        id: Integer
+        image_id: Integer
+        category_id: Integer
+        area: Annotated[float | None, BeforeValidator(optional_number)] = None
+        iscrowd: int = 0
+        ignore: Any = None
+
+        @field_validator("area")
+        @classmethod
+        def _area(cls, v: float | None) -> float | None:
+            if v is not None:
+                one(area_error, np.array([v], np.float64))
+            return v
+
+        @field_validator("iscrowd", mode="before")
+        @classmethod
+        def _crowd(cls, v: Any) -> int:
+            column = flag_column([v])
+            if column is None:
+                raise ValueError(f"expected 0 or 1, got {v!r}")
+            one(crowd_error, column)
             return int(v)
-        if type(v) is not int or v not in (0, 1):
-            raise ValueError(f"expected 0 or 1, got {v!r}")
-        return v
+
+    return {
+        "DetectionRecord": DetectionRecord,
+        "ImageRecord": ImageRecord,
+        "CategoryRecord": CategoryRecord,
+        "AnnotationRecord": AnnotationRecord,
+    }
 
 
-def first_error(
-    records: list, model: type[BaseModel], *, file: str, section: str | None
-) -> PrcoreInputError | None:
-    """Validate records one by one; the first failure as a located error."""
+def first_error(records: list, model: str, *, file: str, section: str | None) -> PrcoreInputError:
+    """The first record that the model named ``model`` rejects, as a located error.
+
+    Called once the columns failed; should every record pass (the columns and
+    the models disagree, which is a bug), the error says so without a location.
+    """
+    from pydantic import ValidationError
+
+    validator = models()[model]
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             return PrcoreInputError(
@@ -132,7 +299,7 @@ def first_error(
                 index=i,
             )
         try:
-            model.model_validate(rec)
+            validator.model_validate(rec)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = [str(p) for p in err["loc"]]
@@ -143,7 +310,7 @@ def first_error(
             elif "input" in err and err["type"] != "value_error":
                 msg = f"{msg}, got {err['input']!r}"
             msg = msg.replace("Value error, ", "")
-            id_name = "id" if "id" in model.model_fields else "image_id"
+            id_name = "id" if "id" in validator.model_fields else "image_id"
             rid = rec.get(id_name)
             ok_id = isinstance(rid, (int, str)) and not isinstance(rid, bool)
             return PrcoreInputError(
@@ -155,4 +322,4 @@ def first_error(
                 field=field,
                 id_name=id_name,
             )
-    return None
+    return PrcoreInputError("invalid records", file=file, section=section)
