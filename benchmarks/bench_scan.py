@@ -3,7 +3,9 @@
 Generates a val2017-scale results file (430k detections; float32-valued
 scores and boxes written by ``json.dumps``, as detectron2's COCOEvaluator
 writes them) and prints the median warm time of :func:`prcore.io.results_scan.scan_results`
-against ``json.loads`` + numpy.
+against ``json.loads`` + numpy, and of the schema's check of the columns
+(:func:`prcore.io.schema.detection_error`), which the loader runs after the scan.
+With ``PRCORE_SCAN_CHECKED=1`` it times the bounds-checked kernels.
 
     python benchmarks/bench_scan.py [--n 430000] [--repeat 7]
 """
@@ -19,6 +21,8 @@ import time
 
 import numpy as np
 
+from prcore._kernels.scan_constants import checked_mode
+from prcore.io import schema
 from prcore.io.results_scan import scan_results
 
 
@@ -60,7 +64,12 @@ def via_json(data: bytes):
     )
 
 
-def median_time(fn, data: bytes, repeat: int) -> float:
+def check_columns(cols) -> str | None:
+    """What the loader runs on the scanner's columns: the schema's rules."""
+    return schema.detection_error(cols.bbox, cols.score)
+
+
+def median_time(fn, data, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -77,6 +86,7 @@ def main() -> None:
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
+        + (", bounds-checked kernels" if checked_mode() else "")
     )
     t0 = time.perf_counter()
     scan_results(b"[]")  # first call: loads (or compiles) the kernel
@@ -90,9 +100,11 @@ def main() -> None:
             assert got.dtype == want.dtype
             assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
         t_scan = median_time(scan_results, data, args.repeat)
+        t_check = median_time(check_columns, cols, args.repeat)
         t_json = median_time(via_json, data, max(3, args.repeat // 2))
         print(f"{label}: {args.n} detections, {len(data) / 1e6:.1f} MB")
         print(f"  scan_results warm median:  {t_scan:.3f} s  ({len(data) / t_scan / 1e6:.0f} MB/s)")
+        print(f"  schema check of columns:   {t_check:.4f} s")
         print(f"  json.loads + numpy median: {t_json:.3f} s  ({t_json / t_scan:.1f}x slower)")
 
 

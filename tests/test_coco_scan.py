@@ -3,26 +3,77 @@
 Every accepted document must give exactly the columns that ``json.loads``
 followed by numpy conversion gives; every document it is not sure about must
 give None. Documents are written token by token with random formatting, so
-that the reference is whatever ``json.loads`` makes of the same bytes.
+that the reference is whatever ``json.loads`` makes of the same bytes. The
+scanner reads syntax only: values that break the schema's rules (a negative
+area, ``iscrowd`` 2) come back as written, and the loader refuses them
+(tests/test_inputs.py).
+
+Every document is also scanned where its last byte is the last readable one
+(the next page is unmapped), so that a read past the end is a crash here; with
+``PRCORE_SCAN_CHECKED=1`` (see tests/test_results_scan.py) such a read raises
+instead. This module must not import numba: tests/test_native.py reruns it on
+the ahead-of-time build, where numba is never imported.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
+import mmap
 import random
 import warnings
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import prcore
 from prcore.io.coco_scan import GroundTruthColumns, scan_ground_truth
 from prcore.io.load import ground_truth_from_dict, load_ground_truth
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+
+# ---------------------------------------------------------------- memory ends here
+
+
+_PAGE = mmap.PAGESIZE
+
+
+@contextmanager
+def at_a_guard_page(data: bytes):
+    """``data`` as a memoryview whose last byte is followed by an unreadable page.
+
+    A scanner that reads one byte past the end crashes (SIGSEGV) instead of
+    reading whatever happens to lie there.
+    """
+    size = -(-max(len(data), 1) // _PAGE) * _PAGE
+    region = mmap.mmap(-1, size + _PAGE)
+    try:
+        anchor = ctypes.c_char.from_buffer(region)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        if libc.mprotect(ctypes.addressof(anchor) + size, _PAGE, 0) != 0:  # PROT_NONE
+            raise OSError(ctypes.get_errno(), "mprotect")
+        del anchor
+        region[size - len(data) : size] = data
+        with memoryview(region) as whole, whole[size - len(data) : size] as view:
+            yield view
+    finally:
+        region.close()
+
+
+def page_multiple_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` after enough leading spaces that the file's size is a multiple of
+    the page size: its last byte is the last byte of the last mapped page."""
+    pad = -len(data) % _PAGE
+    path.write_bytes(b" " * pad + data)
+    return path
 
 
 # ---------------------------------------------------------------- reference
@@ -33,36 +84,44 @@ def _is_id(v) -> bool:
 
 
 def _number(v) -> float | None:
+    """A JSON number as numpy's float64 gives it, and float() for an int beyond a double."""
     if type(v) not in (int, float):
         return None
     try:
-        f = float(v)
+        return float(v)
     except OverflowError:
-        return None
-    return f if math.isfinite(f) else None
+        return math.inf if v > 0 else -math.inf
 
 
-def _flag(r: dict, key: str, absent: int, allow_null: bool) -> int | None:
-    if key not in r or (allow_null and r[key] is None):
-        return absent
-    v = r[key]
+def _crowd(r: dict) -> int | None:
+    v = r.get("iscrowd", 0)
     if type(v) is bool:
         return int(v)
-    if type(v) is int and v in (0, 1):
-        return v
-    return None
+    return v if _is_id(v) else None
+
+
+def _ignore(r: dict) -> int | None:
+    v = r.get("ignore")
+    if v is None:
+        return -1
+    if type(v) is bool:
+        return int(v)
+    return v if type(v) is int and v in (0, 1) else None
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name}: json.loads reads it, the scanner declines it")
 
 
 def reference(data: bytes) -> dict | None:
     """The columns json.loads gives, or None where the scanner must decline."""
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(doc, dict) or "images" not in doc or "categories" not in doc:
+    if not isinstance(doc, dict) or not {"images", "annotations", "categories"} <= doc.keys():
         return None
-    images, cats = doc["images"], doc["categories"]
-    anns = doc.get("annotations", [])
+    images, cats, anns = doc["images"], doc["categories"], doc["annotations"]
     if not all(isinstance(s, list) for s in (images, cats, anns)):
         return None
     if not all(isinstance(r, dict) for r in images + cats + anns):
@@ -83,8 +142,8 @@ def reference(data: bytes) -> dict | None:
             return None
         box = [_number(v) for v in box]
         area = _number(r.get("area"))
-        crowd = _flag(r, "iscrowd", 0, False)
-        ignore = _flag(r, "ignore", -1, True)
+        crowd = _crowd(r)
+        ignore = _ignore(r)
         if None in box or area is None or crowd is None or ignore is None:
             return None
         for k, v in (
@@ -107,7 +166,7 @@ def reference(data: bytes) -> dict | None:
         "ann_category_id": np.array(out["ann_category_id"], np.int64),
         "bbox": np.array(out["bbox"], np.float64).reshape(n, 4),
         "area": np.array(out["area"], np.float64),
-        "iscrowd": np.array(out["iscrowd"], np.int8),
+        "iscrowd": np.array(out["iscrowd"], np.int64),
         "ignore": np.array(out["ignore"], np.int8),
     }
 
@@ -132,6 +191,8 @@ def assert_matches(got: GroundTruthColumns | None, want: dict | None) -> None:
 def check(data: bytes) -> GroundTruthColumns | None:
     got = scan_ground_truth(data)
     assert_matches(got, reference(data))
+    with at_a_guard_page(data) as guarded:
+        assert_matches(scan_ground_truth(guarded), reference(data))
     return got
 
 
@@ -324,7 +385,7 @@ def test_any_double_and_any_int64_round_trip(x, i):
 @given(st.text(max_size=12), st.booleans())
 def test_category_names_decode_like_json_loads(name, ascii_only):
     data = (
-        '{"images":[{"id":1}],"categories":[{"id":7,"name":'
+        '{"images":[{"id":1}],"annotations":[],"categories":[{"id":7,"name":'
         + json.dumps(name, ensure_ascii=ascii_only)
         + "}]}"
     ).encode("utf-8", "surrogatepass")
@@ -334,7 +395,7 @@ def test_category_names_decode_like_json_loads(name, ascii_only):
 # ---------------------------------------------------------------- explicit cases
 
 
-MINIMAL = b'{"images":[{"id":1}],"categories":[{"id":1}]}'
+MINIMAL = b'{"images":[{"id":1}],"categories":[{"id":1}],"annotations":[]}'
 ANN = b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":1%s}'
 
 
@@ -357,7 +418,8 @@ def test_minimal_documents():
     assert got is not None and got.ignore.tolist() == [-1]
     got = check(
         b'\xef\xbb\xbf {"categories":[{"name":"caf\\u00e9 \\"x\\"","id":-3}],'
-        b'"info":{"a":[1,{"b":null}]},"images":[{"id":9223372036854775807}]}\n'
+        b'"info":{"a":[1,{"b":null}]},"\\u0041nnotations":{},"annotations":[],'
+        b'"images":[{"id":9223372036854775807}]}\n'
     )
     assert got is not None and got.cat_name == ('café "x"',)
 
@@ -366,8 +428,10 @@ def test_minimal_documents():
     "data",
     [
         b"[]",
-        b'{"images":[{"id":1}]}',  # no categories
-        b'{"categories":[{"id":1}]}',  # no images
+        b'{"images":[{"id":1}],"annotations":[]}',  # no categories
+        b'{"categories":[{"id":1}],"annotations":[]}',  # no images
+        b'{"images":[{"id":1}],"categories":[{"id":1}]}',  # no annotations: an image-info file
+        b'{"images":[{"id":1}],"categories":[{"id":1}],"\\u0061nnotations":[]}',  # escaped
         b'{"images":[{"id":1}],"categories":[{"id":1}],"images":[{"id":2}]}',
         b'{"images":[{"id":1,"id":2}],"categories":[{"id":1}]}',
         b'{"images":[{"file_name":"a"}],"categories":[{"id":1}]}',
@@ -391,8 +455,9 @@ def test_minimal_documents():
         b'{"images":[{"id":1}],"categories":[{"id":1}],"info":"\xff"}',
         b'{"images":[{"id":1}],"categories":[{"id":01}]}',
         b'{"images":[{"id":1}],"categories":[{"id":1}]',
-        with_ann(b',"iscrowd":2'),
         with_ann(b',"iscrowd":1.0'),
+        with_ann(b',"iscrowd":9223372036854775808'),
+        with_ann(b',"ignore":2'),
         with_ann(b',"iscrowd":null'),
         with_ann(b',"iscrowd":0,"iscrowd":0'),
         with_ann(b',"ignore":"yes"'),
@@ -405,7 +470,8 @@ def test_minimal_documents():
         with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,"1"],"area":1}'),
         with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1]}'),  # no area
         with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":null}'),
-        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":1e400}'),
+        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":NaN}'),
+        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,Infinity],"area":1}'),
         with_anns(b'{"id":1,"image_id":1.5,"category_id":1,"bbox":[0,0,1,1],"area":1}'),
         with_anns(b'{"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":1}'),  # no id
     ],
@@ -414,12 +480,69 @@ def test_declines_what_it_is_not_sure_about(data):
     assert scan_ground_truth(data) is None
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        with_ann(b',"iscrowd":2'),
+        with_ann(b',"iscrowd":-1,"ignore":true'),
+        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,-1,1],"area":-2}'),
+        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,1],"area":1e400}'),
+        with_anns(b'{"id":1,"image_id":1,"category_id":1,"bbox":[0,0,1,-1' + b"0" * 400 + b'],'
+                  b'"area":1}'),
+    ],
+)  # fmt: skip
+def test_values_that_break_the_schema_come_back_as_written(data):
+    """Syntax only: the loader applies the schema's rules to the columns."""
+    assert check(data) is not None
+
+
 def test_deep_nesting_in_skipped_values_declines_instead_of_crashing():
     deep = b"[" * 5000 + b"]" * 5000
-    assert (
-        scan_ground_truth(b'{"images":[{"id":1}],"categories":[{"id":1}],"x":' + deep + b"}")
-        is None
-    )
+    assert check(MINIMAL[:-1] + b',"x":' + deep + b"}") is None
+
+
+WHOLE = (
+    b'\xef\xbb\xbf{"info": {"description": "caf\xc3\xa9 \\u00e9\\n", "year": 2017, "x": [true, false,'
+    b' null, -0.0, 1e-3]}, "images": [{"id": 123456789012, "file_name": "a.jpg"}, {"id": -7}],'
+    b' "categories": [{"id": 1, "name": "person"}, {"name": "\\u0041\\"", "id": 2}],'
+    b' "annotations": [{"segmentation": [[1.5, 2.25, 3e2, 4]], "area": 12345678.5,'
+    b' "iscrowd": true, "ignore": null, "image_id": 123456789012, "bbox": [0.25,'
+    b' 207.22605895996094, 4.9e-324, 123456789012345678901234], "category_id": 2,'
+    b' "id": 9223372036854775807, "a_key_longer_than_sixteen_bytes": {"\\u0069d": 1}}]}  '
+)
+
+
+def test_documents_cut_anywhere_end_where_memory_ends():
+    """Every prefix of a document (mid-key, mid-number, mid-escape, mid-UTF-8), as its
+    last bytes before an unreadable page: read alike or declined, never past the end."""
+    assert reference(WHOLE) is not None
+    for end in range(len(WHOLE) + 1):
+        check(WHOLE[:end])
+
+
+def test_mapped_file_of_whole_pages(tmp_path):
+    """A file whose size is a multiple of the page size, memory-mapped as prcore maps it,
+    its closing brace on the last byte of the last page."""
+    path = page_multiple_file(tmp_path / "gt.json", WHOLE[3:].rstrip())  # no BOM: spaces come first
+    fast = load_ground_truth(path)
+    slow = ground_truth_from_dict(json.loads(path.read_bytes()), str(path))
+    assert fast.dataset is None  # the scanner read it
+    assert fast.ann_id.tolist() == slow.ann_id.tolist() == [9223372036854775807]
+    np.testing.assert_array_equal(fast.ann_bbox.view(np.uint64), slow.ann_bbox.view(np.uint64))
+
+
+def test_kernel_caches_follow_the_tokenizer():
+    """numba's cache keys a kernel on its own file's text: each scanner module holds a
+    digest of the files its kernels compile in, so that editing them recompiles."""
+    import hashlib
+
+    kernels = Path(prcore.__file__).parent / "_kernels"
+    digest = hashlib.sha256()
+    for name in ("json_tokens.py", "scan_constants.py"):
+        digest.update((kernels / name).read_bytes())
+    line = f'TOKENIZER_DIGEST = "{digest.hexdigest()[:16]}"'
+    for name in ("results_scan.py", "coco_scan.py"):
+        assert line in (kernels / name).read_text(), f"set {line} in prcore/_kernels/{name}"
 
 
 # ---------------------------------------------------------------- through load.py

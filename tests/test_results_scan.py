@@ -2,41 +2,60 @@
 
 Every accepted document must give exactly the columns that ``json.loads``
 followed by ``np.asarray(..., np.float64)`` gives; every document it is not
-sure about must give None.
+sure about must give None. The scanner reads syntax only: values that break
+the schema's rules (a negative width, an infinite score) come back as
+written, and the loader refuses them (tests/test_inputs.py).
+
+Every document is also scanned where its last byte is the last readable one
+(the next page is unmapped), so that a read past the end is a crash here; with
+``PRCORE_SCAN_CHECKED=1`` (see ``test_suites_pass_with_every_raw_load_checked``)
+such a read raises instead.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import struct
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_coco_scan import at_a_guard_page, page_multiple_file
 
-from prcore._kernels import results_scan as kernels
-from prcore._kernels.scan_constants import OK, PAUSED
-from prcore.io.results_scan import (
-    ResultColumns,
-    _record_boundary,
-    _scan_span,
-    _tables,
-    scan_results,
-)
+from prcore._kernels import json_tokens
+from prcore._kernels.scan_constants import OK, PAUSED, checked_mode, tables
+from prcore.io.results_scan import ResultColumns, _record_boundary, _scan_span, scan_results
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+TESTS = Path(__file__).parent
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name}: json.loads reads it, the scanner declines it")
+
+
+def _double(v) -> float:
+    """A JSON number as numpy's float64 gives it, and float() for an int beyond a double."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def reference(data: bytes) -> tuple[np.ndarray, ...] | None:
-    """What the general path would accept, as columns; None where it errors."""
+    """The columns json.loads gives, or None where the scanner must decline."""
     try:
-        records = json.loads(data)
+        records = json.loads(data, parse_constant=_no_constants)
     except (ValueError, RecursionError):
         return None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -46,7 +65,7 @@ def reference(data: bytes) -> tuple[np.ndarray, ...] | None:
         return type(v) is int and INT64_MIN <= v <= INT64_MAX
 
     def is_num(v):
-        return type(v) in (int, float) and math.isfinite(v)
+        return type(v) in (int, float)
 
     for r in records:
         if not (is_int(r.get("image_id")) and is_int(r.get("category_id"))):
@@ -54,14 +73,14 @@ def reference(data: bytes) -> tuple[np.ndarray, ...] | None:
         box, score = r.get("bbox"), r.get("score")
         if not (isinstance(box, list) and len(box) == 4 and all(map(is_num, box))):
             return None
-        if box[2] < 0 or box[3] < 0 or not is_num(score):
+        if not is_num(score):
             return None
     n = len(records)
     return (
         np.asarray([r["image_id"] for r in records], np.int64).reshape(n),
         np.asarray([r["category_id"] for r in records], np.int64).reshape(n),
-        np.asarray([r["bbox"] for r in records], np.float64).reshape(n, 4),
-        np.asarray([r["score"] for r in records], np.float64).reshape(n),
+        np.asarray([[_double(v) for v in r["bbox"]] for r in records], np.float64).reshape(n, 4),
+        np.asarray([_double(r["score"]) for r in records], np.float64).reshape(n),
     )
 
 
@@ -76,7 +95,7 @@ def assert_same(got: ResultColumns | None, want: tuple[np.ndarray, ...]) -> None
 def check_equivalent(data: bytes) -> None:
     want = reference(data)
     assert want is not None, "test generated an invalid document"
-    assert_same(scan_results(data), want)
+    assert_same(scan_both(data), want)
 
 
 def scores_file(tokens: list[str]) -> bytes:
@@ -123,9 +142,10 @@ def test_formatting_bom_key_order_and_extra_keys():
         ' "image_id": -9223372036854775808 } ,{"image_id":1,"category_id":1,"bbox":[0,0,0,0],'
         '"score":1} ]\n'
     ).encode()
-    # The escaped extra key makes the scanner unsure; without it, it is read.
-    assert scan_results(data) is None
+    check_equivalent(data)  # "\u0041" is "A", surely none of the scanner's keys
     check_equivalent(data.replace(b'"\\u0041"', b'"A"'))
+    # An escaped key that might spell one of its keys makes it unsure.
+    assert scan_results(data.replace(b'"\\u0041"', b'"im\\u0061ge_id"')) is None
 
 
 def test_hard_numbers():
@@ -192,17 +212,11 @@ def test_many_random_decimals():
 
 
 @numba.njit
-def _convert(ws, qs, tables, out, decided):
-    t = (
-        kernels._address(tables[0]),
-        kernels._address(tables[1]),
-        kernels._address(tables[2]),
-        kernels._address(tables[3]),
-        kernels._address(tables[4]),
-        kernels._address(tables[5]),
-    )
+def _convert(ws, qs, power_tables, out, decided):
+    # Checked pointers: a table index out of range raises.
+    t = json_tokens.table_pointers(power_tables, json_tokens.bounded(out))
     for i in range(ws.shape[0]):
-        decided[i], out[i] = kernels._to_double(ws[i], qs[i], False, t)
+        decided[i], out[i] = json_tokens._to_double(ws[i], qs[i], False, t)
 
 
 def convert(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +225,7 @@ def convert(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     qs = np.array([q for _, q in pairs], np.int64)
     out = np.empty(len(pairs))
     decided = np.empty(len(pairs), np.bool_)
-    _convert(ws, qs, _tables(), out, decided)
+    _convert(ws, qs, tables(), out, decided)
     return out, decided
 
 
@@ -305,16 +319,11 @@ REJECT = [
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,"0",0],"score":1}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,null,0],"score":1}]',
     b'[{"image_id":1,"category_id":1,"bbox":{"x":0},"score":1}]',
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,-1,0],"score":1}]',  # negative width
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,-1e-300],"score":1}]',
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,-4.9e-324],"score":1}]',  # via fallback
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":"0.5"}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":true}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":NaN}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":Infinity}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":-Infinity}]',
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1e400}]',  # inf
-    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,1' + b"0" * 400 + b'],"score":1}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":NaN}]',
     b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1,"x":' + b"1" * 5000 + b"}]",
     b'[{"\\u0069mage_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1}]',  # escaped key
@@ -355,7 +364,22 @@ REJECT = [
 
 @pytest.mark.parametrize("doc", REJECT, ids=range(len(REJECT)))
 def test_rejects(doc):
-    assert scan_results(doc) is None
+    assert scan_both(doc) is None
+
+
+AS_WRITTEN = [
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,-1,0],"score":1}]',  # negative width
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,-1e-300],"score":1}]',
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,-4.9e-324],"score":1}]',  # via fallback
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,0],"score":1e400}]',  # inf
+    b'[{"image_id":1,"category_id":1,"bbox":[0,0,0,-1' + b"0" * 400 + b'],"score":1}]',
+]
+
+
+@pytest.mark.parametrize("doc", AS_WRITTEN, ids=range(len(AS_WRITTEN)))
+def test_values_that_break_the_schema_come_back_as_written(doc):
+    """Syntax only: the loader applies the schema's rules to the columns."""
+    check_equivalent(doc)
 
 
 def test_accepts_near_limits():
@@ -469,21 +493,16 @@ def document(draw) -> bytes:
     return bom + text.encode()
 
 
-def _has_escaped_key(data: bytes) -> bool:
-    # json.dumps escapes some keys (control characters, quotes, non-ASCII when
-    # ensure_ascii): the scanner declines those documents by design.
-    return b"\\" in data
-
-
 def scan_both(data: bytes) -> ResultColumns | None:
-    """One thread and two threads (split at a guessed record boundary), each in one
-    piece and in pieces of a few records, agree bit for bit."""
+    """One thread and two threads (split at a guessed record boundary) agree bit for
+    bit, also with the document's last byte just before an unreadable page."""
     one = scan_results(data, split_min_bytes=1 << 62)
-    for split, chunk in ((0, 1 << 62), (1 << 62, 1), (0, 97)):
-        other = scan_results(data, split_min_bytes=split, chunk_bytes=chunk)
-        assert (one is None) == (other is None)
-        if one is not None:
-            assert_same(other, one.as_tuple())
+    with at_a_guard_page(data) as guarded:
+        for source, split in ((data, 0), (guarded, 1 << 62), (guarded, 0)):
+            other = scan_results(source, split_min_bytes=split)
+            assert (one is None) == (other is None)
+            if one is not None:
+                assert_same(other, one.as_tuple())
     return one
 
 
@@ -492,12 +511,9 @@ def scan_both(data: bytes) -> ResultColumns | None:
 def test_generated_documents_match_json(data):
     want = reference(data)
     assert want is not None
-    got = scan_both(data)
-    if got is None:
-        # Only extra content the scanner is documented to decline may cause this.
-        assert _has_escaped_key(data)
-        return
-    assert_same(got, want)
+    # json.dumps escapes some extra keys (control characters, quotes, non-ASCII
+    # when ensure_ascii); none spells a letter, so they surely are not the scanner's.
+    assert_same(scan_both(data), want)
 
 
 @settings(max_examples=300, deadline=None)
@@ -589,41 +605,106 @@ def test_split_tail_errors_and_undecided_numbers():
         )
     )
     assert_same(scan_both(hard), reference(hard))
-    records[950]["bbox"][2] = -1.0  # negative width in the second half
+    records[950]["score"] = "0.5"  # a string score in the second half
     bad = json.dumps(records).encode()
     assert scan_both(bad) is None
 
 
-def test_pieces_of_a_mapped_file_release_their_pages(tmp_path, monkeypatch):
-    """Each finished piece of a memory-mapped file is handed back (and only finished
-    ones: the ranges are increasing and end before the last piece)."""
-    import mmap
+# ---------------------------------------------------------------------------
+# Memory safety: documents cut anywhere, ending at a page boundary
 
-    from prcore.io import results_scan
+WHOLE = (
+    b'\xef\xbb\xbf[{"image_id": 123456789012, "category_id": -7, "bbox": [12345678.5, 0.25,'
+    b' 1e-3, 207.22605895996094], "score": 0.1000000000000000055511151231257827021181583404541015625,'
+    b' "a_key_longer_than_sixteen_bytes": [true, false, null, {"\\u00e9\\n": "\xc3\xa9\xe2\x98\x83"}],'
+    b' "\\u0041": -0.0},\n {"score": 1E+2, "bbox": [0, 0, 4.9e-324, 123456789012345678901234],'
+    b' "image_id": 0, "category_id": 9223372036854775807}]  '
+)
 
-    records = _records(3000)
-    data = json.dumps(records).encode()
-    path = tmp_path / "dt.json"
-    path.write_bytes(data)
-    released = []
-    real = results_scan._page_release
 
-    def recording(mapped):
-        inner = real(mapped)
-        assert inner is not None  # a map can release
-        return lambda lo, hi: (released.append((lo, hi)), inner(lo, hi))
+def test_documents_cut_anywhere_end_where_memory_ends():
+    """Every prefix of a document (mid-key, mid-number, mid-escape, mid-UTF-8), as its
+    last bytes before an unreadable page: read alike or declined, never past the end."""
+    assert reference(WHOLE) is not None
+    for end in range(len(WHOLE) + 1):
+        data = WHOLE[:end]
+        with at_a_guard_page(data) as guarded:
+            got = scan_results(guarded, split_min_bytes=1 << 62)
+        want = reference(data)
+        if want is None:
+            assert got is None, end
+        else:
+            assert_same(got, want)
 
-    monkeypatch.setattr(results_scan, "_page_release", recording)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        got = scan_results(mapped, split_min_bytes=1 << 62, chunk_bytes=20_000, drop_pages=True)
-        assert_same(got, reference(data))
-    assert len(released) > 5
-    assert all(lo < hi for lo, hi in released)
-    assert all(a[1] == b[0] for a, b in zip(released, released[1:]))  # back to back
-    assert released[0][0] == 0 and released[-1][1] < len(data)
-    assert real(data) is None  # bytes: nothing to release
-    released.clear()
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        assert_same(scan_results(mapped, split_min_bytes=1 << 62, chunk_bytes=20_000),
-                    reference(data))  # fmt: skip
-    assert released == []  # only when the caller says the map's pages may go
+
+@pytest.mark.parametrize("n", [1, 150])
+def test_mapped_file_of_whole_pages(tmp_path, n):
+    """A file whose size is a multiple of the page size, memory-mapped as prcore maps it,
+    its last record's ``]`` on the last byte of the last page."""
+    import prcore
+    from prcore.io.load import _file_bytes
+
+    records = _records(n)
+    path = page_multiple_file(tmp_path / "dt.json", json.dumps(records).encode())
+    data = path.read_bytes()
+    with _file_bytes(str(path)) as mapped:
+        for split in (1 << 62, 0):
+            assert_same(scan_results(mapped, split_min_bytes=split), reference(data))
+    ann = {"id": 1, "image_id": 0, "category_id": 3, "bbox": [0, 1.5, 2.25, 0], "area": 1}
+    gt = {"images": [{"id": i} for i in range(n)], "annotations": [ann], "categories": [{"id": 3}]}
+    assert prcore.evaluate(gt, path).stats.tolist() == prcore.evaluate(gt, records).stats.tolist()
+
+
+@numba.njit
+def _load_at(buf, word, i):
+    p = json_tokens.bounded(buf)
+    return json_tokens.load_word(p, i) if word else np.uint64(json_tokens.load_u8(p, i))
+
+
+@numba.njit
+def _store_at(buf, i):
+    json_tokens.store_u8(json_tokens.bounded(buf), i, 7)
+
+
+def test_checked_pointers_refuse_every_load_outside():
+    buf = np.arange(16, dtype=np.uint8)
+    assert _load_at(buf, True, 8) == int.from_bytes(bytes(range(8, 16)), "little")
+    assert _load_at(buf, False, 15) == 15
+    for word, i in ((True, 9), (True, -1), (False, 16), (False, -1)):
+        with pytest.raises(IndexError):
+            _load_at(buf, word, i)
+    _store_at(buf, 15)
+    assert buf[15] == 7
+    with pytest.raises(IndexError):
+        _store_at(buf, 16)
+
+
+def test_scanners_run_the_checked_variants_only_when_asked():
+    from prcore._kernels import coco_scan as gt_kernels
+    from prcore._kernels import results_scan as result_kernels
+    from prcore.io import coco_scan, results_scan
+
+    checked = (result_kernels.scan_results_kernel_checked,
+               gt_kernels.scan_ground_truth_kernel_checked)  # fmt: skip
+    got = (results_scan._kernel(), coco_scan._kernel())
+    assert (got == checked) == checked_mode()
+
+
+@pytest.mark.skipif(checked_mode(), reason="this run is the checked one")
+@pytest.mark.skipif(bool(os.environ.get("PRCORE_TEST_NATIVE")), reason="the build has no checks")
+def test_suites_pass_with_every_raw_load_checked():
+    """Both scanners' suites (hand-written cases, the hypothesis and mutation
+    properties, documents cut anywhere and at page boundaries) again, with
+    ``PRCORE_SCAN_CHECKED=1``: there every raw load checks its index and raises
+    IndexError rather than read outside the document, the tables or the stack."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         "test_results_scan.py", "test_coco_scan.py"],
+        cwd=TESTS,
+        env=dict(os.environ, PRCORE_SCAN_CHECKED="1"),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout

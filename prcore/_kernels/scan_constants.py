@@ -1,12 +1,16 @@
 """What the byte scanners share with their Python callers, without numba.
 
-Status codes, the nesting-stack scratch and the exact power-of-ten tables:
-the callers in :mod:`prcore.io.results_scan` and :mod:`prcore.io.coco_scan` need
-them whether the kernels come from numba's JIT or from the ahead-of-time build
+Status codes, the nesting-stack scratch, the exact power-of-ten tables, the
+settling of undecided numbers and the checked mode: the callers in
+:mod:`prcore.io.results_scan` and :mod:`prcore.io.coco_scan` need them whether
+the kernels come from numba's JIT or from the ahead-of-time build
 (:mod:`prcore._kernels.native`), and importing them must not import numba.
 """
 
 from __future__ import annotations
+
+import os
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,6 +25,16 @@ POW10_MIN = -348
 POW10_MAX = 347
 
 MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
+
+
+def checked_mode() -> bool:
+    """Whether the scanners run their bounds-checked variants (``PRCORE_SCAN_CHECKED=1``).
+
+    Every raw load of those variants checks its index and raises ``IndexError``
+    rather than read outside its array (see :mod:`prcore._kernels.json_tokens`).
+    They are for tests, and compile through numba's JIT only.
+    """
+    return os.environ.get("PRCORE_SCAN_CHECKED", "") not in ("", "0")
 
 
 def new_stack() -> np.ndarray:
@@ -69,3 +83,34 @@ def power_tables() -> tuple[np.ndarray, ...]:
     exact = np.array([10.0**k for k in range(23)], dtype=np.float64)
     pow10_int = np.array([10**k for k in range(20)], dtype=np.uint64)
     return hi, lo, e2, is_exact, exact, pow10_int
+
+
+@lru_cache(maxsize=1)
+def tables() -> tuple[np.ndarray, ...]:
+    """:func:`power_tables`, built once per process."""
+    return power_tables()
+
+
+def settle_undecided(
+    data: memoryview,
+    cap: int,
+    first: np.ndarray,
+    second: np.ndarray,
+    slots: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> None:
+    """Convert the numbers a kernel left undecided with Python's ``float()``.
+
+    CPython's ``float()`` is correctly rounded, like ``json.loads``; an integer
+    token gives the same double through ``float()`` as through ``int()`` then
+    numpy. Slot ``i < 4 * cap`` is ``first[i]`` (a box column, flat), otherwise
+    ``second[i - 4 * cap]`` (a score or area column); ``data[starts[k]:ends[k]]``
+    is the number's token.
+    """
+    for slot, s, e in zip(slots.tolist(), starts.tolist(), ends.tolist()):
+        value = float(bytes(data[s:e]))
+        if slot < 4 * cap:
+            first[slot] = value
+        else:
+            second[slot - 4 * cap] = value

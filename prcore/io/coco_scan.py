@@ -7,24 +7,30 @@ byte-level pass, skipping segmentations and every other key without building
 Python objects. On every file it accepts, its columns are bit-identical to
 what ``json.loads`` followed by numpy conversion gives. It returns ``None``
 whenever it is not sure (missing sections or fields, unusual types, duplicate
-keys, escaped keys, NaN, malformed JSON, ...); the caller then parses the file
-in full and validates it record by record, which also yields the precise
-error. Semantic checks (negative sizes, unknown or duplicate ids) are the
-caller's.
+keys, escaped keys that might be its own, NaN, malformed JSON, ...); the
+caller then parses the file in full and validates it record by record, which
+also yields the precise error. It reads syntax only: the values' rules
+(:mod:`prcore.io.schema`) and the ids' (:mod:`prcore.io.load`) are the
+caller's to apply to the columns.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 from prcore._kernels import scan_ground_truth_kernel
-from prcore._kernels.scan_constants import FALLBACK_FULL, OK, new_stack
-from prcore.io.results_scan import _tables
+from prcore._kernels.scan_constants import (
+    FALLBACK_FULL,
+    OK,
+    checked_mode,
+    new_stack,
+    settle_undecided,
+    tables,
+)
 
 # Lower bounds on the bytes one record takes, comma included: {"id":0}, and
 # {"id":0,"image_id":0,"category_id":0,"bbox":[0,0,0,0],"area":0}.
@@ -46,11 +52,11 @@ class GroundTruthColumns:
         Its ``name``; ``""`` where absent.
     ann_id, ann_image_id, ann_category_id : int64 (G,)
     bbox : float64 (G, 4)
-        ``[x, y, width, height]`` as written (no sign check).
+        ``[x, y, width, height]``, as written.
     area : float64 (G,)
-        As written (no sign check).
-    iscrowd : int8 (G,)
-        0 or 1 (``true``/``false`` -> 1/0; absent -> 0).
+        As written.
+    iscrowd : int64 (G,)
+        As written (``true``/``false`` -> 1/0; absent -> 0).
     ignore : int8 (G,)
         -1 where absent or ``null``, else 0 or 1.
     """
@@ -79,16 +85,19 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     Returns
     -------
     GroundTruthColumns or None
-        None unless the document is an object with ``images`` and
-        ``categories`` arrays (``annotations``, if present, an array) of
-        objects, where each image and category has an integer ``id`` (within
-        int64), each category's ``name``, if present, is a string, and each
+        None unless the document is an object with ``images``,
+        ``annotations`` and ``categories`` arrays of objects (an image-info
+        file, without ``annotations``, is for the full parser), where each
+        image and category has an integer ``id`` (within int64), each
+        category's ``name``, if present, is a string, and each
         annotation has integer ``id``, ``image_id`` and ``category_id``, a
-        ``bbox`` of four numbers, a number ``area``, and ``iscrowd`` /
-        ``ignore``, if present, 0, 1, true or false (``ignore`` also null).
-        Every number must be finite, no key may repeat among those read, and
-        no key may be written with escapes. Other keys may hold any valid JSON
-        except NaN/Infinity.
+        ``bbox`` of four numbers, a number ``area``, and, if present, an
+        ``iscrowd`` that is an integer, true or false and an ``ignore`` that
+        is 0, 1, true, false or null.
+        No key may repeat among those read, nor be written with escapes that
+        might spell one of them. Other keys may hold any valid JSON except
+        NaN/Infinity. Numbers too large for a double come back as
+        infinities, as ``float()`` gives them.
     """
     if sys.byteorder != "little":
         return None  # the kernel reads 8 bytes at a time as little-endian words
@@ -107,14 +116,15 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     ann_cat = np.empty(cap, np.int64)
     bbox = np.empty((cap, 4), np.float64)
     area = np.empty(cap, np.float64)
-    crowd = np.empty(cap, np.int8)
+    crowd = np.empty(cap, np.int64)
     ignore = np.empty(cap, np.int8)
+    kernel = _kernel()
     fb_cap = 1024 + cap // 64
     while True:
         fb_slot, fb_start, fb_end = (np.empty(fb_cap, np.int64) for _ in range(3))
-        status, n_img, n_cat, n_ann, n_fb = scan_ground_truth_kernel(
+        status, n_img, n_cat, n_ann, n_fb = kernel(
             buf,
-            _tables(),
+            tables(),
             img_id,
             cat_id,
             name_start,
@@ -138,10 +148,7 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     if status != OK:
         return None
     view = memoryview(data).cast("B")
-    if n_fb and not _settle_undecided(
-        view, cap, bbox.reshape(-1), area, fb_slot[:n_fb], fb_start, fb_end
-    ):
-        return None
+    settle_undecided(view, cap, bbox.reshape(-1), area, fb_slot[:n_fb], fb_start, fb_end)
     names = _names(view, name_start[:n_cat], name_end[:n_cat], name_kind[:n_cat])
     if names is None:
         return None
@@ -175,19 +182,10 @@ def _names(view: memoryview, starts, ends, kinds) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def _settle_undecided(view, cap, bbox, area, slots, starts, ends) -> bool:
-    """Convert the numbers the kernel could not round with Python's float().
+def _kernel():
+    """The ground-truth kernel's handle, or its bounds-checked variant (tests)."""
+    if checked_mode():
+        from prcore._kernels.coco_scan import scan_ground_truth_kernel_checked
 
-    CPython's float() is correctly rounded, like json.loads; an integer token
-    gives the same double through float() as through int() then numpy.
-    Returns False when a value is not finite.
-    """
-    for slot, s, e in zip(slots.tolist(), starts.tolist(), ends.tolist()):
-        value = float(bytes(view[s:e]))
-        if not math.isfinite(value):
-            return False
-        if slot < 4 * cap:
-            bbox[slot] = value
-        else:
-            area[slot - 4 * cap] = value
-    return True
+        return scan_ground_truth_kernel_checked
+    return scan_ground_truth_kernel
