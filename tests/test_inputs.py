@@ -208,6 +208,26 @@ def test_named_pipes_are_read_once(tmp_path):
     assert got and got[0].tolist() == want.tolist()
 
 
+def test_image_info_file_is_not_a_ground_truth(tmp_path):
+    """image_info_test2017.json has images and categories but no annotations: evaluating
+    against it would report every class as absent, so it is refused, by file or by dict
+    (pycocotools' COCO still reads one, and so does prcore.coco.COCO)."""
+    info = {"info": {"year": 2017}, "images": GT["images"], "categories": GT["categories"]}
+    path = tmp_path / "image_info_test2017.json"
+    path.write_text(json.dumps(info))
+    for source in (info, path):
+        with pytest.raises(prcore.PrcoreInputError) as err:
+            prcore.evaluate(source, [DET])
+        msg = str(err.value)
+        assert "'annotations' is missing" in msg and "image-info file" in msg, msg
+    assert str(path) in msg
+    proc = _cli("eval", path, tmp_path / "dt.json")
+    assert proc.returncode == 2 and "image-info file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    with pytest.warns(prcore.PrcoreWarning, match="no ground truth"):  # an empty one runs
+        assert prcore.evaluate({**info, "annotations": []}, [DET]).stats[0] == -1.0
+
+
 def test_missing_area_is_width_times_height(tmp_path):
     gt = gt_with("annotations", 0, area=...)
     gt["annotations"][1]["area"] = None

@@ -226,13 +226,18 @@ def _fail(records: list, model: str, file: str, section: str | None) -> PrcoreIn
 
 
 def load_ground_truth(gt: Any) -> GroundTruth:
-    """Ground truth from a path, a parsed dict, or a :class:`GroundTruth`."""
+    """Ground truth to evaluate against, from a path, a parsed dict, or a :class:`GroundTruth`.
+
+    An image-info file (``images`` and ``categories`` without ``annotations``,
+    such as ``image_info_test2017.json``) is refused: every class would be
+    absent from it.
+    """
     if isinstance(gt, GroundTruth):
         return gt
     if isinstance(gt, (str, os.PathLike)):
         file = os.fspath(gt)
         with _file_bytes(file) as data:
-            scanned = _scan_ground_truth(data, file)
+            scanned = _scan_ground_truth(data, file)  # declines an image-info file
             if scanned is not None:
                 return scanned
             raw = _bytes_of(data, file)
@@ -240,11 +245,26 @@ def load_ground_truth(gt: Any) -> GroundTruth:
     else:
         file = "<ground truth>"
         obj = gt
+    if (
+        isinstance(obj, dict)
+        and "annotations" not in obj
+        and {"images", "categories"} <= obj.keys()
+    ):
+        raise PrcoreInputError(
+            "top level: 'annotations' is missing: this looks like an image-info file "
+            "without ground truth",
+            file=file,
+        )
     return ground_truth_from_dict(obj, file)
 
 
 def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
-    """Validate a COCO instances dict and build its columns."""
+    """Validate a COCO instances dict and build its columns.
+
+    Without ``annotations`` (an image-info file) this is a ground truth with
+    no objects, as pycocotools' ``COCO`` reads one; :func:`load_ground_truth`,
+    which evaluations use, refuses it.
+    """
     if not isinstance(obj, dict):
         raise PrcoreInputError(
             f"top level: expected a JSON object with 'images', 'annotations' and "
