@@ -107,23 +107,6 @@ def _read_only(table: MatchTable) -> MatchTable:
     return table
 
 
-def _writable_copy(table: MatchTable) -> MatchTable:
-    """A copy the accumulation kernel can take as it takes the engine's table.
-
-    The kernel's registered argument types (``prcore._kernels.native.KERNELS``)
-    are writable arrays: read-only ones would miss the ahead-of-time build and
-    make numba compile a second variant, far slower than this one copy.
-    """
-    return dataclasses.replace(
-        table,
-        **{
-            f.name: getattr(table, f.name).copy()
-            for f in dataclasses.fields(table)
-            if isinstance(getattr(table, f.name), np.ndarray)
-        },
-    )
-
-
 @dataclass(frozen=True, eq=False)
 class EvaluationResult:
     """Evaluation of one set of detections; every method is a pure view.
@@ -438,7 +421,7 @@ class EvaluationResult:
             One row per threshold, in the order given.
         """
         thresholds = check_score_thresholds(score_thresholds)
-        table = _writable_copy(self._table)
+        table = self._table
         rows = []
         for thr in thresholds:
             precision, recall, _ = accumulate(table, self.params, min_score=thr)

@@ -42,8 +42,9 @@ def compile_kernels() -> None:
             with open(dt, "wb") as f:
                 f.write(_RESULTS)
             from prcore.engine import evaluate
+            from prcore.result import EvaluationResult
 
-            evaluate(gt, dt)
+            EvaluationResult.build(evaluate(gt, dt)).sweep([0.5])  # the read-only table too
     finally:
         if previous is None:
             del os.environ["PRCORE_NO_NATIVE"]

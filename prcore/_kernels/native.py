@@ -45,8 +45,9 @@ import numpy as np
 _COLUMNS = ("u8[1]", "u8[1]", "i8[1]", "u1[1]", "f8[1]", "u8[1]")  # the scanners' power tables
 KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
     "accumulate_curves": ("accumulate", (
-        ("i8[1]", "i4[1]", "f8[1]", "i4[1]", "u1[3]", "i8[2]", "f8[1]", "i8[1]", "f8", "f8[5]",
-         "f8[4]", "f8[5]", "i8[1]", "i8[1]", "i8[1]", "i8[1]", "f8[1]", "i8", "i8"),
+        # the match table's arrays may be read-only (the result's are)
+        ("i8[1]r", "i4[1]r", "f8[1]r", "i4[1]r", "u1[3]r", "i8[2]r", "f8[1]", "i8[1]", "f8",
+         "f8[5]", "f8[4]", "f8[5]", "i8[1]", "i8[1]", "i8[1]", "i8[1]", "f8[1]", "i8", "i8"),
     )),
     "scan_ground_truth_kernel": ("coco_scan", (
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "i8[1]", "i8[1]", "i1[1]", "i8[1]", "i8[1]",
