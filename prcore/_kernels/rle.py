@@ -119,9 +119,11 @@ def rle_from_strings(buf, starts, ends, h, w, escaped, counts, count_offsets, ar
     of an ``h[i] x w[i]`` mask; its counts go to
     ``counts[count_offsets[i]:count_offsets[i + 1]]``, written densely from
     ``count_offsets[0] = 0``, its area to ``area[i]`` and its box to
-    ``bbox[i]`` (as :func:`rle_area` and :func:`rle_to_bbox`; a ``bbox`` of
-    no rows skips the boxes). A string yields at most one count per byte, so
-    ``counts`` needs ``sum(ends - starts)`` entries.
+    ``bbox[i]`` (as :func:`rle_area` and :func:`rle_to_bbox`). A string
+    yields at most one count per byte, so ``counts`` needs ``sum(ends -
+    starts)`` entries. An empty ``counts`` or ``bbox`` skips storing the
+    counts or the boxes: a first pass can check every string and take its
+    area and number of counts, and a second decode only the masks needed.
 
     Six bits a character, from ``'0'`` (48); bit 0x20 continues the value, bit
     0x10 of the last character is its sign, and from the fourth count on the
@@ -136,6 +138,7 @@ def rle_from_strings(buf, starts, ends, h, w, escaped, counts, count_offsets, ar
     """
     n = starts.shape[0]
     boxes = bbox.shape[0] > 0
+    store = counts.shape[0] > 0
     count_offsets[0] = 0
     pos = 0
     for i in range(n):
@@ -181,7 +184,8 @@ def rle_from_strings(buf, starts, ends, h, w, escaped, counts, count_offsets, ar
             x &= _U32
             prev2 = prev1
             prev1 = x
-            counts[pos + m] = x
+            if store:
+                counts[pos + m] = x
             total += x
             if m & 1:
                 fg += x
