@@ -86,10 +86,10 @@ def _check_ground_truth(gt_path: str, image_dir: str) -> None:
             raise AdapterInputError(f"{path}: image not found (images[{i}], id {im['id']})")
     for i, c in enumerate(cats):
         try:
-            int(c["id"])
+            int(c["id"]), str(c["name"])
         except (KeyError, TypeError, ValueError):
             raise AdapterInputError(
-                f"{gt_path}: categories[{i}]: expected an integer 'id'"
+                f"{gt_path}: categories[{i}]: expected an integer 'id' and a 'name'"
             ) from None
 
 
