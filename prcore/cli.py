@@ -144,15 +144,50 @@ def _area_rng(text: str) -> tuple[list[str], list[tuple[float, float]]]:
     return labels, ranges
 
 
+def _kpt_sigmas(text: str) -> tuple[int | None, list[float]]:
+    expected = "S,S,... for every category, or CAT=S,S,... for one (e.g. 1=0.026,0.025)"
+    cat, eq, values = text.rpartition("=")
+    if eq:
+        try:
+            cat_id: int | None = int(cat)
+        except ValueError:
+            raise _bad(text, expected) from None
+    else:
+        cat_id = None
+    sigmas = _numbers(values, expected)
+    _valid(text, iou_type="keypoints", kpt_oks_sigmas=sigmas)
+    return cat_id, sigmas
+
+
+def _sigmas_param(given: list | None):
+    """``--kpt-sigmas`` as Params' ``kpt_oks_sigmas``: one list, or a category mapping."""
+    if not given:
+        return None
+    if len(given) == 1 and given[0][0] is None:
+        return given[0][1]
+    if any(cat is None for cat, _ in given):
+        raise PrcoreInputError(
+            "--kpt-sigmas: give either one list for every category or CAT=S,S,... per category"
+        )
+    cats = [cat for cat, _ in given]
+    if len(set(cats)) < len(cats):
+        raise PrcoreInputError("--kpt-sigmas: a category is given twice")
+    return dict(given)
+
+
 def _score_thresholds(text: str) -> list[float]:
     return _numbers(text, "comma-separated finite numbers (e.g. 0.05,0.5)")
 
 
 def _params(args) -> Params:
     labels, ranges = args.area_rng or (None, None)
+    sigmas = _sigmas_param(args.kpt_sigmas)
+    if sigmas is not None and args.iou_type != "keypoints":
+        raise PrcoreInputError("--kpt-sigmas applies to --iou-type keypoints")
     try:
         return Params(
             iou_type=args.iou_type,
+            kpt_oks_sigmas=sigmas,
             img_ids=args.img_ids,
             cat_ids=args.cat_ids,
             iou_thrs=args.iou_thrs,
@@ -336,10 +371,25 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p):
         p.add_argument("gt", help="COCO instances JSON (ground truth)")
         p.add_argument("dt", help="COCO results JSON (detections)")
-        p.add_argument("--iou-type", default="bbox", choices=["bbox"])
+        p.add_argument(
+            "--iou-type",
+            default="bbox",
+            choices=["bbox", "keypoints"],
+            help="what to match on: boxes (bbox), or keypoints by OKS (keypoints: maxDets 20, "
+            "areas all/medium/large, 10 stats); default bbox",
+        )
         g = p.add_argument_group(
             "evaluation parameters",
             "pycocotools' COCOeval.params, exactly; each defaults to pycocotools' value",
+        )
+        g.add_argument(
+            "--kpt-sigmas",
+            type=_kpt_sigmas,
+            action="append",
+            metavar="[CAT=]S,S,...",
+            help="keypoint OKS sigmas (kpt_oks_sigmas; default COCO's 17 person sigmas): one "
+            "list for every category, or CAT=S,S,... per category (repeat the flag), as "
+            "keypoint sets other than COCO's 17 need",
         )
         g.add_argument(
             "--iou-thrs",

@@ -26,6 +26,7 @@ from prcore.io.load import (
     load_detections,
     load_ground_truth,
     read_json,
+    results_rule,
 )
 
 
@@ -43,6 +44,8 @@ class COCO:
         self._columns: GroundTruth | Detections | None = None
         self._gt_source: COCO | None = None
         self._det_gt: GroundTruth | None = None  # what cached Detections index into
+        self._det_file: str | None = None  # the results file loadRes read, if any
+        self._det_rule: str | None = None  # loadRes' rule for its records (results_rule)
         self._indexed = False
         if annotation_file is not None:
             print("loading annotations into memory...")
@@ -70,6 +73,7 @@ class COCO:
     def dataset(self, value: dict) -> None:
         self._dataset = value
         self._columns = None
+        self._det_file = self._det_rule = None
         self._indexed = False
 
     def createIndex(self) -> None:
@@ -160,14 +164,17 @@ class COCO:
 
     # ---------------------------------------------------------------- results
 
-    def ground_truth(self) -> GroundTruth:
-        """This dataset as validated columns (cached)."""
-        if not isinstance(self._columns, GroundTruth):
-            self._columns = ground_truth_from_dict(self.dataset, "<ground truth>")
+    def ground_truth(self, iou_type: str = "bbox") -> GroundTruth:
+        """This dataset as validated columns, with those ``iou_type`` needs (cached)."""
+        cols = self._columns
+        if not isinstance(cols, GroundTruth) or not _has_columns(cols, iou_type):
+            source = cols.source if isinstance(cols, GroundTruth) else "<ground truth>"
+            self._columns = ground_truth_from_dict(self.dataset, source, iou_type)
         return self._columns
 
-    def detections(self, gt: GroundTruth | None = None) -> Detections:
-        """Results as validated columns whose dense indices refer to ``gt``.
+    def detections(self, gt: GroundTruth | None = None, iou_type: str = "bbox") -> Detections:
+        """Results as validated columns whose dense indices refer to ``gt``, with
+        those ``iou_type`` needs.
 
         ``gt`` defaults to the ground truth :meth:`loadRes` was called on. A
         bare ``COCO()`` (torchvision passes one for a batch without results)
@@ -176,16 +183,19 @@ class COCO:
         if gt is None:
             gt = self._gt_source.ground_truth()
         cols, built_on = self._columns, self._det_gt
-        if isinstance(cols, Detections):
+        if isinstance(cols, Detections) and _has_columns(cols, iou_type):
             if built_on is gt or (
                 np.array_equal(built_on.img_ids, gt.img_ids)
                 and np.array_equal(built_on.cat_ids, gt.cat_ids)
             ):
                 return cols
-            # indexed against another ground truth: map the records again
-            return detections_from_records(self.dataset["annotations"], gt, "<detections>")
-        cols = detections_from_records(self.dataset.get("annotations", []), gt, "<detections>")
-        self._columns, self._det_gt = cols, gt
+        if self._det_file is not None:  # read the file again, for these columns or this gt
+            cols = load_detections(self._det_file, gt, iou_type)
+        else:
+            records = self.dataset.get("annotations", [])
+            cols = detections_from_records(records, gt, "<detections>", iou_type, self._det_rule)
+        if not isinstance(self._columns, Detections) or self._det_gt is gt:
+            self._columns, self._det_gt = cols, gt
         return cols
 
     def result_records(self) -> list | None:
@@ -206,6 +216,7 @@ class COCO:
         res._gt_source = self
         res._det_gt = gt
         if isinstance(resFile, (str, os.PathLike)):
+            res._det_file = os.fspath(resFile)
             res._columns = load_detections(resFile, gt)
             res._dataset = None
             res._indexed = False
@@ -213,6 +224,7 @@ class COCO:
             array = resFile if isinstance(resFile, np.ndarray) else None
             if array is not None:
                 resFile = self.loadNumpyAnnotations(array)
+            res._det_rule = results_rule(resFile) if isinstance(resFile, list) else None
             dets = detections_from_records(resFile, gt, "<detections>")
             if array is not None and array.dtype != np.float64:
                 # loadRes' area is bb[2] * bb[3] in the array's own type
@@ -259,7 +271,16 @@ class COCO:
             "images": list(self.dataset.get("images", [])),
             "categories": copy.deepcopy(self.dataset.get("categories", [])),
         }
+        rule = results_rule(anns)
         for i, ann in enumerate(anns):
+            if rule == "keypoints":  # loadRes: the keypoints' extent, as numpy gives it
+                s = ann["keypoints"]
+                x0, x1 = np.min(s[0::3]), np.max(s[0::3])
+                y0, y1 = np.min(s[1::3]), np.max(s[1::3])
+                ann["area"] = (x1 - x0) * (y1 - y0)
+                ann["id"] = i + 1
+                ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+                continue
             bb = ann["bbox"]
             if "segmentation" not in ann:
                 x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
@@ -271,6 +292,8 @@ class COCO:
         return ds
 
     def _results_dataset(self) -> dict:
+        if self._det_file is not None:  # the file's own records, as pycocotools reads them
+            return self._gt_source._results_dataset_from(read_json(self._det_file))
         dets: Detections = self._columns  # type: ignore[assignment]
         gt = self._gt_source.ground_truth()
         img_ids = gt.img_ids[dets.img].tolist()
@@ -280,3 +303,10 @@ class COCO:
             for i, c, b, s in zip(img_ids, cat_ids, dets.bbox.tolist(), dets.score.tolist())
         ]
         return self._gt_source._results_dataset_from(anns)
+
+
+def _has_columns(cols: GroundTruth | Detections, iou_type: str) -> bool:
+    """Whether ``cols`` hold what evaluating ``iou_type`` reads."""
+    if iou_type == "keypoints":
+        return cols.keypoints is not None
+    return True

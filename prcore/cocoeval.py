@@ -56,8 +56,18 @@ class Params:
         self.useCats = 1
         self.iouType = iouType
         self.useSegm = None
+        if iouType == "keypoints":
+            self.kpt_oks_sigmas = np.array(_params.COCO_PERSON_SIGMAS)
 
     def to_params(self) -> _params.Params:
+        extra = {}
+        if self.iouType == "keypoints":
+            # pycocotools' one array for every category; a {category id: sigmas}
+            # mapping is prcore's extension (see prcore.Params).
+            sigmas = getattr(self, "kpt_oks_sigmas", None)
+            if sigmas is not None and not isinstance(sigmas, dict):
+                sigmas = np.asarray(sigmas, np.float64).ravel().tolist()
+            extra["kpt_oks_sigmas"] = sigmas
         return _params.Params(
             iou_type=self.iouType,
             img_ids=tuple(int(i) for i in self.imgIds),
@@ -68,8 +78,8 @@ class Params:
             area_rng=tuple((float(a), float(b)) for a, b in self.areaRng),
             area_rng_lbl=self._area_labels(),
             use_cats=bool(self.useCats),
+            **extra,
         )
-
 
     def _area_labels(self) -> tuple[str, ...]:
         """One label per range: pycocotools pairs them by position and tolerates lists of
@@ -172,15 +182,17 @@ class COCOeval:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
             print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
         print(f"Evaluate annotation type *{p.iouType}*")
-        if p.iouType != "bbox":
-            raise PrcoreInputError(f"iouType {p.iouType!r} is not supported yet (only 'bbox')")
+        if p.iouType not in ("bbox", "keypoints"):
+            raise PrcoreInputError(
+                f"iouType {p.iouType!r} is not supported yet (only 'bbox' and 'keypoints')"
+            )
         p.imgIds = list(np.unique(p.imgIds))
         if p.useCats:
             p.catIds = list(np.unique(p.catIds))
         p.maxDets = sorted(p.maxDets)
         frozen = p.to_params()
-        gt = self.cocoGt.ground_truth()
-        dets = self.cocoDt.detections(gt)
+        gt = self.cocoGt.ground_truth(p.iouType)
+        dets = self.cocoDt.detections(gt, p.iouType)
         self._table = _match(gt, dets, frozen)
         self._frozen = frozen
         self._inputs = (gt, dets, self.cocoDt)
@@ -254,7 +266,9 @@ def _pycocotools_views(
 
     Mirrors ``computeIoU`` (``[]`` when the cell has no detection or no ground
     truth; otherwise maskUtils.iou's Fortran-ordered ``[D, G]`` array over the
-    cell's ground truths in file order) and ``evaluateImg`` (None for a cell
+    cell's ground truths in file order), ``computeOks`` (the same, C-ordered;
+    ``[]`` everywhere with ``useCats=0``, as it reads the empty cell
+    ``(imgId, -1)``) and ``evaluateImg`` (None for a cell
     with neither; ground truths sorted ignored-last, ``dtMatches`` and
     ``gtMatches`` as float arrays of ids, ``gtIgnore`` an int array — float
     when empty, as ``np.array([])`` — and ``dtIgnore`` a bool array).
@@ -273,7 +287,9 @@ def _pycocotools_views(
     d_area = dets.area[d_index]
     g_id = gt.ann_id[details.g_index]
     g_area = gt.ann_area[details.g_index]
-    g_crowd = gt.ann_crowd[details.g_index]  # bbox: pycocotools' 'ignore' is iscrowd
+    g_ignore = details.g_ignore  # _prepare's 'ignore': iscrowd (keypoints: or no keypoint)
+    keypoints = p.iouType == "keypoints"
+    no_oks = keypoints and not p.useCats
     sim_offsets = details.sim_offsets.tolist()
     eval_imgs: list = [None] * (len(cat_ids) * n_area * n_img)
     ious: dict = {}
@@ -282,11 +298,11 @@ def _pycocotools_views(
             c = k * n_img + i
             d0, d1, g0, g1 = det_cells[c], det_cells[c + 1], g_cells[c], g_cells[c + 1]
             n_d, n_g = d1 - d0, g1 - g0
-            if n_d == 0 or n_g == 0:
+            if n_d == 0 or n_g == 0 or no_oks:
                 ious[img, cat] = []
             else:
-                block = details.sim[sim_offsets[c] : sim_offsets[c + 1]]
-                ious[img, cat] = np.asfortranarray(block.reshape(n_d, n_g))
+                block = details.sim[sim_offsets[c] : sim_offsets[c + 1]].reshape(n_d, n_g)
+                ious[img, cat] = block.copy() if keypoints else np.asfortranarray(block)
             if n_d == 0 and n_g == 0:
                 continue
             dt_ids = d_id[d0:d1].tolist()
@@ -295,7 +311,7 @@ def _pycocotools_views(
             cell_area = d_area[d0:d1]
             for a, rng in enumerate(area_rng):
                 lo, hi = rng
-                ignore = (g_crowd[g0:g1] | (g_area[g0:g1] < lo) | (g_area[g0:g1] > hi)).astype(
+                ignore = (g_ignore[g0:g1] | (g_area[g0:g1] < lo) | (g_area[g0:g1] > hi)).astype(
                     np.int64
                 )
                 order = np.argsort(ignore, kind="mergesort")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -97,7 +98,12 @@ class Params:
     pycocotools keeps ``catIds`` as given, so their order decides score ties
     within an image and a repeated id counts its objects twice, where prcore
     sorts and de-duplicates them. ``kpt_oks_sigmas`` (keypoints only) are the
-    per-keypoint OKS sigmas, COCO's 17 person sigmas by default. Validated on
+    per-keypoint OKS sigmas, COCO's 17 person sigmas by default: one list for
+    every category (pycocotools' ``kpt_oks_sigmas``), or a mapping from
+    category id to its list (CrowdPose's 14, COCO-WholeBody's 133, an animal
+    set...), where a category left out takes COCO's person sigmas; the mapping
+    is kept as ``((category_id, sigmas), ...)`` sorted by id, and
+    :meth:`sigmas_for` reads either form. Validated on
     construction (:class:`~prcore.errors.PrcoreInputError`, a ``ValueError``,
     naming the field); a plain frozen dataclass, so that ``import prcore``
     does not import pydantic (the JSON report still serialises it through
@@ -113,7 +119,7 @@ class Params:
     area_rng: tuple[tuple[float, float], ...] | None = None
     area_rng_lbl: tuple[str, ...] | None = None
     use_cats: bool = True
-    kpt_oks_sigmas: tuple[float, ...] | None = None
+    kpt_oks_sigmas: tuple[float, ...] | tuple[tuple[int, tuple[float, ...]], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.iou_type not in DEFAULTS:
@@ -172,11 +178,7 @@ class Params:
                 raise PrcoreInputError(
                     f"Params.kpt_oks_sigmas apply to iou_type 'keypoints', not {self.iou_type!r}"
                 )
-            sigmas = self.kpt_oks_sigmas
-            sigmas = COCO_PERSON_SIGMAS if sigmas is None else _floats("kpt_oks_sigmas", sigmas)
-            if not sigmas or any(x <= 0 for x in sigmas):
-                raise PrcoreInputError("Params.kpt_oks_sigmas must be positive numbers")
-            fill["kpt_oks_sigmas"] = sigmas
+            fill["kpt_oks_sigmas"] = _sigmas(self.kpt_oks_sigmas)
         for k, v in fill.items():
             object.__setattr__(self, k, v)
 
@@ -202,4 +204,46 @@ class Params:
         return np.asarray(self.max_dets, dtype=np.int64)
 
     def kpt_oks_sigmas_array(self) -> np.ndarray:
+        """The sigmas of every category as an array (the one-list form only)."""
+        if self.kpt_oks_sigmas and isinstance(self.kpt_oks_sigmas[0], tuple):
+            raise PrcoreInputError("Params.kpt_oks_sigmas are per category; use sigmas_for(cat_id)")
         return np.asarray(self.kpt_oks_sigmas or (), dtype=np.float64)
+
+    def sigmas_for(self, cat_id: int) -> tuple[float, ...]:
+        """The OKS sigmas of category ``cat_id`` (keypoints only)."""
+        sigmas = self.kpt_oks_sigmas or ()
+        if sigmas and isinstance(sigmas[0], tuple):
+            return dict(sigmas).get(int(cat_id), COCO_PERSON_SIGMAS)
+        return sigmas
+
+
+def _sigmas(value) -> tuple:
+    """``kpt_oks_sigmas`` checked: a tuple of positive floats, or of ``(cat_id, floats)`` pairs."""
+    if value is None:
+        return COCO_PERSON_SIGMAS
+    items = value.items() if isinstance(value, Mapping) else None
+    if items is None and not isinstance(value, (str, bytes)) and hasattr(value, "__iter__"):
+        value = list(value)
+        if value and all(
+            isinstance(v, (tuple, list)) and len(v) == 2 and isinstance(v[1], (tuple, list))
+            for v in value
+        ):
+            items = value  # the stored per-category form, read back
+    if items is None:
+        return _positive_sigmas("kpt_oks_sigmas", value)
+    per_cat: dict[int, tuple[float, ...]] = {}
+    for cat, sigmas in items:
+        (cat,) = _ints("kpt_oks_sigmas", [cat])
+        if cat in per_cat:
+            raise PrcoreInputError(f"Params.kpt_oks_sigmas: category {cat} is given twice")
+        per_cat[cat] = _positive_sigmas(f"kpt_oks_sigmas[{cat}]", sigmas)
+    if not per_cat:
+        raise PrcoreInputError("Params.kpt_oks_sigmas must not be empty")
+    return tuple(sorted(per_cat.items()))
+
+
+def _positive_sigmas(name: str, values) -> tuple[float, ...]:
+    sigmas = _floats(name, values)
+    if not sigmas or any(x <= 0 for x in sigmas):
+        raise PrcoreInputError(f"Params.{name} must be positive numbers, got {list(values)!r}")
+    return sigmas

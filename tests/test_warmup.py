@@ -16,13 +16,19 @@ from pathlib import Path
 from prcore._kernels.native import KERNELS
 from prcore.example import example_paths
 
-# A fresh evaluation of the example on the JIT: which kernels it called, and
+# A fresh evaluation of the example (and of keypoints) on the JIT: which kernels it called, and
 # numba's count of signatures loaded from the cache (hits) or compiled (misses).
 EVALUATE = r"""
 import json, sys
 import prcore
 from prcore import _kernels
 result = prcore.evaluate(sys.argv[1], sys.argv[2])
+# the kernels only other iou types call (OKS), on a case unlike the warmup's own
+gt = {"images": [{"id": 5}], "categories": [{"id": 2, "name": "p"}], "annotations": [
+    {"id": 9, "image_id": 5, "category_id": 2, "bbox": [1, 1, 9, 9], "area": 50, "iscrowd": 0,
+     "keypoints": [2, 2, 2, 4, 4, 0], "num_keypoints": 1}]}
+dt = [{"image_id": 5, "category_id": 2, "keypoints": [2, 3, 1, 5, 5, 1], "score": 0.5}]
+prcore.evaluate(gt, dt, params=prcore.Params(iou_type="keypoints", kpt_oks_sigmas=[0.2, 0.3]))
 used = {
     h.name: [sum(h._jit.stats.cache_hits.values()), sum(h._jit.stats.cache_misses.values())]
     for h in _kernels.handles() if h._jit is not None

@@ -42,14 +42,17 @@ def evaluate(
     gt : path or dict or GroundTruth
         COCO instances JSON (``images``, ``annotations``, ``categories``).
     dt : path or list of dict or Detections
-        COCO results (``[{image_id, category_id, bbox, score}, ...]``).
-    iou_type : {"bbox"}, optional
+        COCO results (``[{image_id, category_id, bbox, score}, ...]``; keypoint
+        results carry ``keypoints``; boxes and areas as ``COCO.loadRes`` gives
+        them, see :func:`prcore.io.load.results_rule`).
+    iou_type : {"bbox", "keypoints"}, optional
         ``params.iou_type`` when omitted, else "bbox"; must agree with ``params``.
     params : Params, optional
         pycocotools' defaults for ``iou_type`` when omitted.
     """
-    ground_truth = load_ground_truth(gt)
-    detections = load_detections(dt, ground_truth)
+    params = _params_of(params, iou_type)
+    ground_truth = load_ground_truth(gt, params.iou_type)
+    detections = load_detections(dt, ground_truth, params.iou_type)
     params = resolve_params(params, ground_truth, iou_type)
     table = match(ground_truth, detections, params)
     precision, recall, scores = accumulate(table, params)
@@ -65,8 +68,7 @@ def evaluate(
     )
 
 
-def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str | None) -> Params:
-    """Parameters with ``img_ids``/``cat_ids`` filled from the ground truth."""
+def _params_of(params: Params | None, iou_type: str | None) -> Params:
     if params is None:
         params = Params(iou_type=iou_type or "bbox")
     elif iou_type is not None and params.iou_type != iou_type:
@@ -74,8 +76,19 @@ def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str | None)
             f"iou_type {iou_type!r} conflicts with params.iou_type {params.iou_type!r}; "
             "give one of them, or the same in both"
         )
-    if params.iou_type != "bbox":
-        raise PrcoreInputError(f"iou_type {params.iou_type!r} is not supported yet (only 'bbox')")
+    if params.iou_type not in _SUPPORTED:
+        raise PrcoreInputError(
+            f"iou_type {params.iou_type!r} is not supported yet (only {', '.join(_SUPPORTED)})"
+        )
+    return params
+
+
+_SUPPORTED = ("bbox", "keypoints")
+
+
+def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str | None) -> Params:
+    """Parameters with ``img_ids``/``cat_ids`` filled from the ground truth."""
+    params = _params_of(params, iou_type)
     img_ids = params.img_ids if params.img_ids is not None else gt.img_ids.tolist()
     cat_ids = params.cat_ids if params.cat_ids is not None else gt.cat_ids.tolist()
     return params.with_ids(img_ids, cat_ids)

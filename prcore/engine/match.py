@@ -23,7 +23,7 @@ from prcore._kernels import (
     scatter_selected,
 )
 from prcore.engine.parallel import run_split
-from prcore.engine.similarity import cell_similarity
+from prcore.engine.similarity import cell_similarity, gt_ignore
 from prcore.io.load import INDEX, Detections, GroundTruth
 from prcore.params import Params
 
@@ -58,7 +58,8 @@ class MatchTable:
     n_pos : int64 (K, A)
         Non-ignored ground truths per block and area range.
     n_gt : int64 (C,)
-        Non-crowd ground truths per category (all areas), for tables.
+        Ground truths not ignored (crowds; for keypoints also those without
+        keypoints) per category (all areas), for tables.
     n_dt : int64 (C,)
         Detections per category within the selected images (before any cut).
     """
@@ -139,6 +140,9 @@ class MatchDetails:
         Cell ``c`` holds ground truths ``g_cells[c]:g_cells[c + 1]`` of ``g_index``.
     g_index : int64 (G,)
         Each selected ground truth's position in the annotations, in cell order.
+    g_ignore : bool (G,)
+        Its ``ignore`` flag as ``COCOeval._prepare`` sets it (crowd; for
+        keypoints also no keypoint), in cell order.
     det_match : int32 (A, T, D)
         The matched ground truth's position in its cell (-1: none), in cell order.
     sim_offsets : int64 (C + 1,), sim : float64 (S,)
@@ -150,6 +154,7 @@ class MatchDetails:
     det_index: np.ndarray
     g_cells: np.ndarray
     g_index: np.ndarray
+    g_ignore: np.ndarray
     det_match: np.ndarray
     sim_offsets: np.ndarray
     sim: np.ndarray
@@ -177,14 +182,15 @@ def match(
     n_thr = len(params.iou_thrs)
     det_match = np.empty((len(area_rng), n_thr, len(det_index)) if details else (0, 0, 0), INDEX)
     sim_offsets = _offsets(np.diff(det_cells) * np.diff(g_cells))
+    g_ignore = gt_ignore(params, gt, g_sel)
     det_state = match_all_cells(
-        cell_similarity(params.iou_type, gt, dets, g_sel),
+        cell_similarity(params, gt, dets, g_sel),
         det_cells,
         det_index,
         dets.area,
         g_cells,
         np.ascontiguousarray(gt.ann_area[g_sel]),
-        np.ascontiguousarray(gt.ann_crowd[g_sel]),  # the ignore flag pycocotools derives
+        g_ignore,
         np.ascontiguousarray(gt.ann_crowd[g_sel]),
         np.ascontiguousarray(gt.ann_id[g_sel]),
         sim_offsets,
@@ -204,11 +210,10 @@ def match(
         g_block = np.zeros(len(g_sel), np.int64)
     n_pos = np.zeros((n_blocks, len(area_rng)), np.int64)
     g_ar = gt.ann_area[g_sel]
-    g_cr = gt.ann_crowd[g_sel]
     for a, (lo, hi) in enumerate(area_rng):
-        regular = ~g_cr & (g_ar >= lo) & (g_ar <= hi)
+        regular = ~g_ignore & (g_ar >= lo) & (g_ar <= hi)
         n_pos[:, a] = np.bincount(g_block[regular], minlength=n_blocks)
-    n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_cr], minlength=n_cat)
+    n_gt = np.bincount(cat_pos[gt.ann_cat[g_sel]][~g_ignore], minlength=n_cat)
     table = MatchTable(
         det_index=acc_index,
         det_score=det_score,
@@ -223,7 +228,7 @@ def match(
     if not details:
         return table
     sim = np.empty(int(sim_offsets[-1]), np.float64)
-    cell_similarity(params.iou_type, gt, dets, g_sel)(
+    cell_similarity(params, gt, dets, g_sel)(
         det_cells, det_index, g_cells, sim_offsets, sim, 0, len(det_cells) - 1,
         _largest(det_cells),
     )  # fmt: skip
@@ -232,6 +237,7 @@ def match(
         det_index=det_index,
         g_cells=g_cells,
         g_index=g_sel,
+        g_ignore=g_ignore,
         det_match=det_match,
         sim_offsets=sim_offsets,
         sim=sim,
@@ -321,7 +327,6 @@ def _detection_orders(dets: Detections, img_pos, cat_pos, n_img, n_cat, use_cats
         det_score, det_cell, cell_sizes,
     )  # fmt: skip
     return det_cells, det_index, acc_index, det_rank, det_score, det_cell, n_dt
-
 
 
 # Similarities are computed and matched in chunks of about this many pairs per

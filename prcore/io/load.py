@@ -14,6 +14,7 @@ fails, the schema's models validate record by record and raise a located
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import warnings
@@ -31,6 +32,29 @@ from prcore.io import schema
 # traffic of the grouping passes (and their share of the peak); 2**31 records
 # are far beyond what fits in memory anyway.
 INDEX = np.int32
+
+
+@dataclass(frozen=True, eq=False)
+class Keypoints:
+    """The keypoint lists of N records as one column.
+
+    Attributes
+    ----------
+    values : float64 (V,)
+        Every list's ``[x1, y1, v1, x2, y2, v2, ...]``, one after the other.
+    offsets : int64 (N + 1,)
+        Record ``i``'s list is ``values[offsets[i]:offsets[i + 1]]`` (a multiple of 3).
+    missing : bool (N,)
+        Records without a ``keypoints`` field (their list is empty).
+    """
+
+    values: np.ndarray
+    offsets: np.ndarray
+    missing: np.ndarray
+
+    def counts(self) -> np.ndarray:
+        """Keypoints per record (int64 (N,))."""
+        return np.diff(self.offsets) // 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +76,10 @@ class GroundTruth:
     ann_area : float64 (G,)
         The ``area`` field (pycocotools' area-range test uses it, not w*h).
     ann_crowd : bool (G,)
+    keypoints : Keypoints or None
+        Loaded for keypoint evaluation (``iou_type="keypoints"``), else None.
+    num_keypoints : float64 (G,) or None
+        ``num_keypoints`` (NaN where absent), with ``keypoints``.
     """
 
     source: str
@@ -65,6 +93,8 @@ class GroundTruth:
     ann_area: np.ndarray
     ann_crowd: np.ndarray
     dataset: dict | None = field(default=None, repr=False)
+    keypoints: Keypoints | None = field(default=None, repr=False)
+    num_keypoints: np.ndarray | None = field(default=None, repr=False)
 
     def category_index(self, category: int | str) -> int:
         """Dense index of a category given by id or by name."""
@@ -87,8 +117,12 @@ class GroundTruth:
 class Detections:
     """Detections as columns in file order; ``img``/``cat`` are dense indices (int32).
 
-    The detection's pycocotools id is its position + 1 (``loadRes``). ``area``
-    is what ``loadRes`` gives it: ``w * h`` of the box.
+    The detection's pycocotools id is its position + 1 (``loadRes``).
+    ``bbox`` and ``area`` are what ``loadRes`` gives them (see
+    :func:`results_rule`): a result's own box and ``w * h``; or, for keypoint
+    results without one, the keypoints' extent and its area. ``keypoints``
+    (:class:`Keypoints`) is there for keypoint evaluation and keypoint
+    results, else None.
     """
 
     source: str
@@ -97,6 +131,7 @@ class Detections:
     bbox: np.ndarray
     score: np.ndarray
     area: np.ndarray
+    keypoints: Keypoints | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -225,20 +260,22 @@ def _fail(records: list, model: str, file: str, section: str | None) -> PrcoreIn
 # ---------------------------------------------------------------- ground truth
 
 
-def load_ground_truth(gt: Any) -> GroundTruth:
+def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
     """Ground truth to evaluate against, from a path, a parsed dict, or a :class:`GroundTruth`.
 
-    An image-info file (``images`` and ``categories`` without ``annotations``,
-    such as ``image_info_test2017.json``) is refused: every class would be
-    absent from it.
+    ``iou_type`` says which columns to load beyond the boxes: ``"keypoints"``
+    adds :attr:`GroundTruth.keypoints`. An image-info file (``images`` and
+    ``categories`` without ``annotations``, such as ``image_info_test2017.json``)
+    is refused: every class would be absent from it.
     """
     if isinstance(gt, GroundTruth):
         return gt
     if isinstance(gt, (str, os.PathLike)):
         file = os.fspath(gt)
         with _file_bytes(file) as data:
-            scanned = _scan_ground_truth(data, file)  # declines an image-info file
-            if scanned is not None:
+            # The byte scanner reads the box columns only.
+            scanned = _scan_ground_truth(data, file) if iou_type == "bbox" else None
+            if scanned is not None:  # declines an image-info file
                 return scanned
             raw = _bytes_of(data, file)
         obj = parse_json(raw, file)
@@ -255,11 +292,12 @@ def load_ground_truth(gt: Any) -> GroundTruth:
             "without ground truth",
             file=file,
         )
-    return ground_truth_from_dict(obj, file)
+    return ground_truth_from_dict(obj, file, iou_type)
 
 
-def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
-    """Validate a COCO instances dict and build its columns.
+def ground_truth_from_dict(obj: Any, file: str, iou_type: str = "bbox") -> GroundTruth:
+    """Validate a COCO instances dict and build its columns (``iou_type``: as
+    :func:`load_ground_truth`).
 
     Without ``annotations`` (an image-info file) this is a ground truth with
     no objects, as pycocotools' ``COCO`` reads one; :func:`load_ground_truth`,
@@ -305,8 +343,11 @@ def ground_truth_from_dict(obj: Any, file: str) -> GroundTruth:
             raise _fail(anns, "AnnotationRecord", file, "annotations")
         return cols
 
+    extra = {}
+    if iou_type == "keypoints":
+        extra["keypoints"], extra["num_keypoints"] = _ground_truth_keypoints(anns, file)
     return _ground_truth_from_columns(
-        file, img_file_ids, cat_file_ids, raw_names, annotation_columns, dataset=obj
+        file, img_file_ids, cat_file_ids, raw_names, annotation_columns, dataset=obj, **extra
     )
 
 
@@ -317,6 +358,7 @@ def _ground_truth_from_columns(
     raw_names: list[str] | tuple[str, ...],
     annotation_columns: Callable[[], tuple],
     dataset: dict | None,
+    **extra,
 ) -> GroundTruth:
     """The semantic checks shared by the dict and the byte-scan paths.
 
@@ -399,6 +441,7 @@ def _ground_truth_from_columns(
         ann_area=area,
         ann_crowd=crowd,
         dataset=dataset,
+        **extra,
     )
 
 
@@ -458,6 +501,31 @@ def _annotation_columns(anns: list, file: str):
     return ids, img, cat, bbox, area, crowd.astype(bool), ignore
 
 
+def _ground_truth_keypoints(anns: list, file: str) -> tuple[Keypoints, np.ndarray]:
+    """The annotations' ``keypoints`` and ``num_keypoints`` (either may be absent: pycocotools
+    reads them only for the images and categories it evaluates, see the engine)."""
+    try:
+        raw = [a.get("keypoints") for a in anns]
+        raw_count = [a.get("num_keypoints") for a in anns]
+    except AttributeError:
+        raise _fail(anns, "AnnotationRecord", file, "annotations") from None
+    missing = np.fromiter((v is None for v in raw), bool, len(raw))
+    cols = schema.keypoint_column([() if v is None else v for v in raw])
+    count = schema.number_column([math.nan if v is None else v for v in raw_count])
+    if (
+        cols is None
+        or count is None
+        or schema.keypoints_error(*cols, empty_ok=True) is not None
+        or schema.count_error(count[~_absent(raw_count)]) is not None
+    ):
+        raise _fail(anns, "AnnotationRecord", file, "annotations")
+    return Keypoints(cols[0], cols[1], missing), count
+
+
+def _absent(values: list) -> np.ndarray:
+    return np.fromiter((v is None for v in values), bool, len(values))
+
+
 def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
     zero = np.flatnonzero(ann_id == 0)
     if len(zero):
@@ -488,18 +556,19 @@ def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
 # ---------------------------------------------------------------- detections
 
 
-def load_detections(dt: Any, gt: GroundTruth) -> Detections:
-    """Detections from a path, a list of dicts, or :class:`Detections`."""
+def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detections:
+    """Detections from a path, a list of dicts, or :class:`Detections`.
+
+    ``iou_type`` says which columns to load beyond the boxes: ``"keypoints"``
+    adds :attr:`Detections.keypoints`.
+    """
     if isinstance(dt, Detections):
         return dt
-    return _load_detections(dt, gt)
-
-
-def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            cols = _scan(data)
+            # The byte scanner reads boxes only, and declines a record without one.
+            cols = _scan(data) if iou_type == "bbox" else None
             raw = None if cols is not None else _bytes_of(data, file)
         if cols is not None:
             return _detections_from_columns(file, gt, *cols)
@@ -507,7 +576,7 @@ def _load_detections(dt: Any, gt: GroundTruth) -> Detections:
     else:
         file = "<detections>"
         records = dt
-    return detections_from_records(records, gt, file)
+    return detections_from_records(records, gt, file, iou_type)
 
 
 def _scan(data: bytes | mmap.mmap):
@@ -527,27 +596,87 @@ def _scan(data: bytes | mmap.mmap):
     return cols.image_id, cols.category_id, cols.bbox, cols.score
 
 
-def detections_from_records(records: Any, gt: GroundTruth, file: str) -> Detections:
-    """Validate a list of result dicts and build its columns."""
+def results_rule(records: list) -> str:
+    """Which of ``loadRes``' rules gives a results list its boxes and areas.
+
+    pycocotools' ``COCO.loadRes`` picks one rule for the whole list from its
+    first record: ``"box"`` when that record has a non-empty ``bbox`` (each
+    result keeps its box, area ``w * h``; detectron2's keypoint and mask
+    results carry one); else ``"keypoints"`` when it has ``keypoints`` (the
+    box is the keypoints' extent, the area that box's); a list whose first
+    record has neither is read by the box rule, whose missing ``bbox`` is
+    then the error.
+    """
+    first = records[0] if records else None
+    if not isinstance(first, dict):
+        return "box"
+    box = first.get("bbox")
+    if "bbox" in first and not (isinstance(box, list) and not box):
+        return "box"
+    if "keypoints" in first:
+        return "keypoints"
+    return "box"
+
+
+def detections_from_records(
+    records: Any, gt: GroundTruth, file: str, iou_type: str = "bbox", rule: str | None = None
+) -> Detections:
+    """Validate a list of result dicts and build its columns (``iou_type``: as
+    :func:`load_detections`; boxes and areas by ``rule``, :func:`results_rule`'s
+    reading of ``records`` unless given: records that ``loadRes`` has already
+    completed keep the rule of their first reading)."""
     if isinstance(records, np.ndarray):
         raise PrcoreInputError(
             "numpy result arrays are not supported; pass a list of dicts or a path", file=file
         )
     records = _require_list(records, file, None)
+    rule = rule or results_rule(records)
+    want_keypoints = iou_type == "keypoints" or rule == "keypoints"
+    if rule == "keypoints":
+        model = "KeypointDetectionRecord"
+    else:
+        model = "BoxKeypointDetectionRecord" if want_keypoints else "DetectionRecord"
     try:
         image_id = schema.integer_column([r["image_id"] for r in records])
         category_id = schema.integer_column([r["category_id"] for r in records])
-        bbox = schema.box_column([r["bbox"] for r in records])
         score = schema.number_column([r["score"] for r in records])
+        bbox = schema.box_column([r["bbox"] for r in records]) if rule == "box" else None
+        kpt = schema.keypoint_column([r["keypoints"] for r in records]) if want_keypoints else None
     except (KeyError, TypeError):
-        raise _fail(records, "DetectionRecord", file, None) from None
-    columns = (image_id, category_id, bbox, score)
-    if any(c is None for c in columns) or schema.detection_error(bbox, score) is not None:
-        raise _fail(records, "DetectionRecord", file, None)
-    return _detections_from_columns(file, gt, image_id, category_id, bbox, score)
+        raise _fail(records, model, file, None) from None
+    if (
+        image_id is None
+        or category_id is None
+        or score is None
+        or (rule == "box" and (bbox is None or schema.box_error(bbox) is not None))
+        or schema.score_error(score) is not None
+        or (want_keypoints and (kpt is None or schema.keypoints_error(*kpt, False) is not None))
+    ):
+        raise _fail(records, model, file, None)
+    keypoints = None if kpt is None else Keypoints(kpt[0], kpt[1], np.zeros(len(score), bool))
+    area = None
+    if rule == "keypoints":
+        bbox, area = _keypoint_extent(keypoints)
+    return _detections_from_columns(
+        file, gt, image_id, category_id, bbox, score, area=area, keypoints=keypoints
+    )
 
 
-def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox, score):
+def _keypoint_extent(kpt: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes ``[x0, y0, x1 - x0, y1 - y0]`` and areas ``(x1 - x0) * (y1 - y0)`` of each
+    record's keypoints (``loadRes``' keypoints rule; every list holds one at least)."""
+    starts = kpt.offsets[:-1] // 3
+    xs, ys = kpt.values[0::3], kpt.values[1::3]
+    x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
+    y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+    bbox = np.empty((len(starts), 4), np.float64)
+    bbox[:, 0], bbox[:, 1], bbox[:, 2], bbox[:, 3] = x0, y0, x1 - x0, y1 - y0
+    return bbox, (x1 - x0) * (y1 - y0)
+
+
+def _detections_from_columns(
+    file, gt: GroundTruth, image_id, category_id, bbox, score, area=None, keypoints=None
+):
     img, bad = _dense(image_id, gt.img_ids)
     if bad >= 0:
         raise PrcoreInputError(
@@ -576,7 +705,8 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
         cat=cat,
         bbox=bbox,
         score=np.ascontiguousarray(score, np.float64),
-        area=bbox[:, 2] * bbox[:, 3],
+        area=bbox[:, 2] * bbox[:, 3] if area is None else area,
+        keypoints=keypoints,
     )
 
 

@@ -95,6 +95,20 @@ def flag_column(values: list) -> np.ndarray | None:
         return None
 
 
+def keypoint_column(values: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """Keypoint lists as ``(values, offsets)``, or None unless each is a list of numbers.
+
+    ``values`` is float64, every list's numbers one after the other;
+    ``offsets`` is int64 (N + 1,): list ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
+    """
+    if not _all_types(values, (list, tuple)):
+        return None
+    offsets = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, values), np.int64, len(values)), out=offsets[1:])
+    flat = number_column(list(chain.from_iterable(values)))
+    return None if flat is None else (flat, offsets)
+
+
 def text_column(values: list) -> bool:
     """Whether each value is a string (category names)."""
     return all(issubclass(t, str) for t in set(map(type, values)))
@@ -148,6 +162,36 @@ def crowd_error(iscrowd: np.ndarray) -> str | None:
     return f"expected 0 or 1, got {iscrowd[np.argmax(bad)].item()!r}"
 
 
+def keypoints_error(values: np.ndarray, offsets: np.ndarray, empty_ok: bool) -> str | None:
+    """What is wrong with the first bad keypoint list of a column, or None.
+
+    A list is ``[x1, y1, v1, x2, y2, v2, ...]``: finite numbers, a multiple of
+    3 of them, at least one keypoint unless ``empty_ok`` (a ground truth may
+    list none; a result's extent needs one).
+    """
+    lengths = np.diff(offsets)
+    bad_len = (lengths % 3 != 0) | (lengths == 0 if not empty_ok else False)
+    if bad_len.any():
+        n = int(lengths[np.argmax(bad_len)])
+        return (
+            f"keypoints must be [x1, y1, v1, x2, y2, v2, ...]: a non-empty multiple of 3 "
+            f"numbers, got {n}"
+        )
+    finite = np.isfinite(values)
+    if finite.all():
+        return None
+    return f"keypoint values must be finite, got {values[np.argmin(finite)].item()!r}"
+
+
+def count_error(count: np.ndarray) -> str | None:
+    """What is wrong with the first bad ``num_keypoints`` of an (N,) column, or None:
+    finite and ``>= 0``."""
+    bad = ~(np.isfinite(count) & (count >= 0))
+    if not bad.any():
+        return None
+    return f"num_keypoints must be a number >= 0, got {count[np.argmax(bad)].item()!r}"
+
+
 def detection_error(bbox: np.ndarray, score: np.ndarray) -> str | None:
     """The first broken value rule of a results file's columns, or None."""
     return box_error(bbox) or score_error(score)
@@ -160,7 +204,14 @@ def annotation_error(bbox: np.ndarray, area: np.ndarray, iscrowd: np.ndarray) ->
 
 # ---------------------------------------------------------------- records (pydantic)
 
-_MODELS = ("DetectionRecord", "ImageRecord", "CategoryRecord", "AnnotationRecord")
+_MODELS = (
+    "DetectionRecord",
+    "ImageRecord",
+    "CategoryRecord",
+    "AnnotationRecord",
+    "KeypointDetectionRecord",
+    "BoxKeypointDetectionRecord",
+)
 
 
 def __getattr__(name: str):
@@ -208,6 +259,11 @@ def models() -> dict[str, type]:
     def optional_number(v: Any) -> float | None:
         return v if v is None else number(v)
 
+    def keypoint_list(v: Any) -> list:
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"expected a list of numbers [x1, y1, v1, ...], got {v!r}")
+        return [number(x) for x in v]
+
     Integer = Annotated[int, BeforeValidator(integer)]
     Number = Annotated[float, BeforeValidator(number)]
     Box = Annotated[list[float], BeforeValidator(box_list)]
@@ -227,9 +283,7 @@ def models() -> dict[str, type]:
             one(box_error, np.array([v], np.float64))
             return v
 
-    class DetectionRecord(BoxRecord):
-        """One entry of a COCO results file (``loadRes`` input)."""
-
+    class ResultRecord(Record):
         image_id: Integer
         category_id: Integer
         score: Number
@@ -239,6 +293,34 @@ def models() -> dict[str, type]:
         def _score(cls, v: float) -> float:
             one(score_error, np.array([v], np.float64))
             return v
+
+    class DetectionRecord(ResultRecord, BoxRecord):
+        """One entry of a COCO results file with a box (``loadRes``' box rule)."""
+
+    def keypoints_valid(v: list[float], empty_ok: bool) -> list[float]:
+        one(
+            lambda a: keypoints_error(a, np.array([0, len(v)], np.int64), empty_ok),
+            np.array(v, np.float64),
+        )
+        return v
+
+    Keypoints = Annotated[list[float], BeforeValidator(keypoint_list)]
+    OptionalKeypoints = Annotated[
+        list[float] | None, BeforeValidator(lambda v: v if v is None else keypoint_list(v))
+    ]
+
+    class KeypointDetectionRecord(ResultRecord):
+        """A result whose box is its keypoints' extent (``loadRes``' keypoints rule)."""
+
+        keypoints: Keypoints
+
+        @field_validator("keypoints")
+        @classmethod
+        def _keypoints(cls, v: list[float]) -> list[float]:
+            return keypoints_valid(v, empty_ok=False)
+
+    class BoxKeypointDetectionRecord(DetectionRecord, KeypointDetectionRecord):
+        """A result with a box and keypoints (detectron2's keypoint results)."""
 
     class ImageRecord(Record):
         id: Integer
@@ -256,6 +338,20 @@ def models() -> dict[str, type]:
         area: Annotated[float | None, BeforeValidator(optional_number)] = None
         iscrowd: int = 0
         ignore: Any = None
+        keypoints: OptionalKeypoints = None
+        num_keypoints: Annotated[float | None, BeforeValidator(optional_number)] = None
+
+        @field_validator("keypoints")
+        @classmethod
+        def _keypoints(cls, v: list[float] | None) -> list[float] | None:
+            return v if v is None else keypoints_valid(v, empty_ok=True)
+
+        @field_validator("num_keypoints")
+        @classmethod
+        def _count(cls, v: float | None) -> float | None:
+            if v is not None:
+                one(count_error, np.array([v], np.float64))
+            return v
 
         @field_validator("area")
         @classmethod
@@ -278,6 +374,8 @@ def models() -> dict[str, type]:
         "ImageRecord": ImageRecord,
         "CategoryRecord": CategoryRecord,
         "AnnotationRecord": AnnotationRecord,
+        "KeypointDetectionRecord": KeypointDetectionRecord,
+        "BoxKeypointDetectionRecord": BoxKeypointDetectionRecord,
     }
 
 
