@@ -31,7 +31,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from prcore import _kernels
+from prcore._kernels import rle as _kernels
+from prcore._kernels.similarity import iou_boxes
 from prcore.errors import PrcoreInputError
 
 RLE = dict  # {"size": [h, w], "counts": bytes}
@@ -316,7 +317,7 @@ def iou(dt: Any, gt: Any, iscrowd: Any) -> np.ndarray | list:
     crowd = np.ascontiguousarray(crowd.reshape(-1))
     if isinstance(dt, np.ndarray):
         out = np.empty((m, n), np.float64)
-        _kernels.iou_boxes(dt, gt, crowd, out)
+        iou_boxes(dt, gt, crowd, out)
         return np.asfortranarray(out)
     out = np.empty(m * n, np.float64)
     _kernels.rle_iou(

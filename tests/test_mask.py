@@ -14,7 +14,7 @@ import pycocotools.mask as cmask
 import pytest
 
 import prcore.mask as pmask
-from prcore import _kernels
+from prcore._kernels import rle as _kernels
 from prcore.errors import PrcoreInputError
 
 # ---------------------------------------------------------------- comparing
