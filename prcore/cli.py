@@ -374,9 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--iou-type",
             default="bbox",
-            choices=["bbox", "keypoints"],
-            help="what to match on: boxes (bbox), or keypoints by OKS (keypoints: maxDets 20, "
-            "areas all/medium/large, 10 stats); default bbox",
+            choices=["bbox", "segm", "keypoints"],
+            help="what to match on: boxes (bbox), masks (segm: polygons or RLE, the images' "
+            "height and width needed), or keypoints by OKS (keypoints: maxDets 20, areas "
+            "all/medium/large, 10 stats); default bbox",
         )
         g = p.add_argument_group(
             "evaluation parameters",

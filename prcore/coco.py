@@ -272,7 +272,16 @@ class COCO:
             "categories": copy.deepcopy(self.dataset.get("categories", [])),
         }
         rule = results_rule(anns)
+        if rule == "mask":  # loadRes: maskUtils.area, and toBbox where no box is given
+            cols = detections_from_records(anns, self.ground_truth(), "<detections>")
         for i, ann in enumerate(anns):
+            if rule == "mask":
+                ann["area"] = np.uint32(cols.area[i])
+                if "bbox" not in ann:
+                    ann["bbox"] = cols.bbox[i].copy()
+                ann["id"] = i + 1
+                ann["iscrowd"] = 0
+                continue
             if rule == "keypoints":  # loadRes: the keypoints' extent, as numpy gives it
                 s = ann["keypoints"]
                 x0, x1 = np.min(s[0::3]), np.max(s[0::3])
@@ -309,4 +318,6 @@ def _has_columns(cols: GroundTruth | Detections, iou_type: str) -> bool:
     """Whether ``cols`` hold what evaluating ``iou_type`` reads."""
     if iou_type == "keypoints":
         return cols.keypoints is not None
+    if iou_type == "segm":
+        return cols.masks is not None
     return True

@@ -27,7 +27,6 @@ from prcore.coco import COCO
 from prcore.engine import MatchDetails
 from prcore.engine import accumulate as _accumulate
 from prcore.engine import match as _match
-from prcore.errors import PrcoreInputError
 from prcore.io.load import Detections, GroundTruth
 from prcore.summary import summary_lines, summary_stats
 
@@ -182,10 +181,6 @@ class COCOeval:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
             print(f"useSegm (deprecated) is not None. Running {p.iouType} evaluation")
         print(f"Evaluate annotation type *{p.iouType}*")
-        if p.iouType not in ("bbox", "keypoints"):
-            raise PrcoreInputError(
-                f"iouType {p.iouType!r} is not supported yet (only 'bbox' and 'keypoints')"
-            )
         p.imgIds = list(np.unique(p.imgIds))
         if p.useCats:
             p.catIds = list(np.unique(p.catIds))

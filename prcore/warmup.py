@@ -58,8 +58,31 @@ def compile_kernels() -> None:
 
 
 def _evaluate_each_kind(evaluate) -> None:
-    """The kernels that only other iou types use (OKS): one tiny evaluation each."""
+    """The kernels that only other iou types use (OKS, masks): one tiny evaluation each,
+    with every kind of mask (polygons of two parts, uncompressed and compressed RLE,
+    a result's polygon)."""
     from prcore.params import Params
+
+    square = [[0, 0, 0, 4, 4, 4, 4, 0], [5, 5, 5, 7, 7, 7]]
+    masks = {
+        "images": [{"id": 1, "width": 8, "height": 8}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "area": 16,
+             "iscrowd": 0, "segmentation": square},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 1, 1, 5], "area": 5,
+             "iscrowd": 1, "segmentation": {"size": [8, 8], "counts": [9, 5, 50]}},
+            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [2, 2, 1, 4], "area": 4,
+             "iscrowd": 0, "segmentation": {"size": [8, 8], "counts": "b04Z1"}},
+        ],
+    }  # fmt: skip
+    results = [
+        {"image_id": 1, "category_id": 1, "bbox": [2, 2, 1, 4], "score": 0.9,
+         "segmentation": {"size": [8, 8], "counts": "b04Z1"}},
+        {"image_id": 1, "category_id": 1, "bbox": [1, 1, 3, 3], "score": 0.5,
+         "segmentation": [[1, 1, 1, 4, 4, 4, 4, 1]]},
+    ]  # fmt: skip
+    evaluate(masks, results, iou_type="segm")
 
     gt = {
         "images": [{"id": 1, "width": 8, "height": 8}],

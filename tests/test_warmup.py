@@ -16,7 +16,8 @@ from pathlib import Path
 from prcore._kernels.native import KERNELS
 from prcore.example import example_paths
 
-# A fresh evaluation of the example (and of keypoints) on the JIT: which kernels it called, and
+# A fresh evaluation of the example (and of keypoints and masks) on the JIT: which kernels it
+# called, and
 # numba's count of signatures loaded from the cache (hits) or compiled (misses).
 EVALUATE = r"""
 import json, sys
@@ -29,6 +30,20 @@ gt = {"images": [{"id": 5}], "categories": [{"id": 2, "name": "p"}], "annotation
      "keypoints": [2, 2, 2, 4, 4, 0], "num_keypoints": 1}]}
 dt = [{"image_id": 5, "category_id": 2, "keypoints": [2, 3, 1, 5, 5, 1], "score": 0.5}]
 prcore.evaluate(gt, dt, params=prcore.Params(iou_type="keypoints", kpt_oks_sigmas=[0.2, 0.3]))
+# and the mask kernels: polygons of two parts, uncompressed and compressed RLE, a result polygon
+gt = {"images": [{"id": 3, "height": 9, "width": 6}], "categories": [{"id": 2, "name": "p"}],
+      "annotations": [
+    {"id": 1, "image_id": 3, "category_id": 2, "bbox": [0, 0, 3, 3], "area": 9, "iscrowd": 0,
+     "segmentation": [[0, 0, 0, 3, 3, 3], [4, 4, 4, 6, 5, 6]]},
+    {"id": 2, "image_id": 3, "category_id": 2, "bbox": [1, 1, 1, 5], "area": 5, "iscrowd": 1,
+     "segmentation": {"size": [9, 6], "counts": [10, 5, 39]}},
+    {"id": 3, "image_id": 3, "category_id": 2, "bbox": [2, 2, 1, 4], "area": 4, "iscrowd": 0,
+     "segmentation": {"size": [9, 6], "counts": "b04P1"}}]}
+dt = [{"image_id": 3, "category_id": 2, "bbox": [2, 2, 1, 4], "score": 0.8,
+       "segmentation": {"size": [9, 6], "counts": "b04P1"}},
+      {"image_id": 3, "category_id": 2, "bbox": [0, 0, 2, 2], "score": 0.4,
+       "segmentation": [[0, 0, 0, 2, 2, 2, 2, 0]]}]
+prcore.evaluate(gt, dt, iou_type="segm")
 used = {
     h.name: [sum(h._jit.stats.cache_hits.values()), sum(h._jit.stats.cache_misses.values())]
     for h in _kernels.handles() if h._jit is not None

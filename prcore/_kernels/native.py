@@ -99,9 +99,40 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i8[1]", "i8[1]",
          "u1[1]", "i8", "i8"),
     )),
+    # RLE masks (maskApi.c), prcore._kernels.rle, as segm evaluation calls them; counts are
+    # u4 (maskApi.c's uint). prcore.mask's own (encode, decode, rle_iou) stay JIT-only.
+    "rle_from_strings": ("rle", (
+        ("u1[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "b1", "u4[1]", "i8[1]", "i8[1]",
+         "f8[2]"),
+    )),
+    "rle_to_strings": ("rle", (
+        ("u4[1]r", "i8[1]r", "u1[1]", "i8[1]"),
+    )),
+    "rle_area": ("rle", (
+        ("u4[1]r", "i8[1]r", "i8[1]"),
+    )),
+    "rle_to_bbox": ("rle", (
+        ("u4[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "f8[2]"),
+    )),
+    "rle_check_area": ("rle", (
+        ("u4[1]r", "i8[1]r", "i8[1]r"),
+    )),
+    "rle_merge": ("rle", (
+        ("u4[1]r", "i8[1]r", "i8[1]r", "b1", "i8[1]", "u4[1]", "i8[1]"),
+    )),
+    "polys_rle_bounds": ("rle", (
+        ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]"),
+    )),
+    "polys_to_rle": ("rle", (
+        ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]", "u4[1]", "i8[1]"),
+    )),
+    "mask_iou_cells": ("rle", (
+        ("i8[1]r", "i4[1]r", "u4[1]r", "i8[1]r", "f8[2]r", "i8[1]r", "u4[1]r", "i8[1]r", "f8[2]r",
+         "b1[1]r", "i8[1]r", "f8[1]", "i8", "i8"),
+    )),
 }  # fmt: skip
 SIGNATURES = {name: sigs for name, (_, sigs) in KERNELS.items()}
-_DTYPES = {"i1": "int8", "i4": "int32", "i8": "int64", "u1": "uint8", "u8": "uint64", "f8": "float64", "b1": "bool"}  # fmt: skip
+_DTYPES = {"i1": "int8", "i4": "int32", "i8": "int64", "u1": "uint8", "u4": "uint32", "u8": "uint64", "f8": "float64", "b1": "bool"}  # fmt: skip
 # Generic x86-64 / aarch64 code, so that a cache shared between machines
 # never meets an instruction its CPU lacks; the kernels are scalar code.
 _TARGET_CPU = ""  # pycc: the architecture's generic model

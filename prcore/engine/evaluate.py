@@ -42,10 +42,11 @@ def evaluate(
     gt : path or dict or GroundTruth
         COCO instances JSON (``images``, ``annotations``, ``categories``).
     dt : path or list of dict or Detections
-        COCO results (``[{image_id, category_id, bbox, score}, ...]``; keypoint
-        results carry ``keypoints``; boxes and areas as ``COCO.loadRes`` gives
-        them, see :func:`prcore.io.load.results_rule`).
-    iou_type : {"bbox", "keypoints"}, optional
+        COCO results (``[{image_id, category_id, bbox, score}, ...]``; mask
+        results carry ``segmentation``, keypoint results ``keypoints``; boxes
+        and areas as ``COCO.loadRes`` gives them, see
+        :func:`prcore.io.load.results_rule`).
+    iou_type : {"bbox", "segm", "keypoints"}, optional
         ``params.iou_type`` when omitted, else "bbox"; must agree with ``params``.
     params : Params, optional
         pycocotools' defaults for ``iou_type`` when omitted.
@@ -83,7 +84,7 @@ def _params_of(params: Params | None, iou_type: str | None) -> Params:
     return params
 
 
-_SUPPORTED = ("bbox", "keypoints")
+_SUPPORTED = ("bbox", "segm", "keypoints")
 
 
 def resolve_params(params: Params | None, gt: GroundTruth, iou_type: str | None) -> Params:

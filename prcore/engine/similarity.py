@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from prcore import _kernels
 from prcore._kernels import box_iou_cells, oks_sums, oks_terms
 from prcore.errors import PrcoreInputError
 from prcore.io.load import Detections, GroundTruth
@@ -32,9 +33,9 @@ def cell_similarity(params: Params, gt: GroundTruth, dets: Detections, g_sel) ->
         return _box_iou(dets, np.ascontiguousarray(gt.ann_bbox[g_sel]), gt.ann_crowd[g_sel])
     if params.iou_type == "keypoints":
         return _oks(params, gt, dets, g_sel)
-    raise PrcoreInputError(
-        f"iou_type {params.iou_type!r} is not supported yet (only 'bbox' and 'keypoints')"
-    )
+    if params.iou_type == "segm":
+        return _mask_iou(gt, dets, g_sel)
+    raise PrcoreInputError(f"iou_type {params.iou_type!r} is not supported")
 
 
 def gt_ignore(params: Params, gt: GroundTruth, g_sel) -> np.ndarray:
@@ -60,6 +61,59 @@ def _box_iou(dets: Detections, gt_box: np.ndarray, gt_crowd: np.ndarray) -> Cell
         box_iou_cells(
             det_cells, det_index, dets.bbox, g_cells, gt_box, gt_crowd, sim_offsets, sim,
             np.empty((max_d, 4), np.float64), c_lo, c_hi,
+        )  # fmt: skip
+
+    return fill
+
+
+# ---------------------------------------------------------------- masks
+
+
+def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
+    """Mask IoU, ``COCOeval.computeIoU`` for segm (``maskUtils.iou`` of the RLEs).
+
+    The results' masks stay compressed strings until a chunk of cells needs
+    them: each chunk decodes its own detections that meet ground truth, in
+    one kernel call, so no column of every mask is ever held.
+    """
+    if gt.masks is None:
+        raise PrcoreInputError(
+            "the ground truth was loaded without masks; load it with iou_type='segm'",
+            file=gt.source,
+        )
+    if dets.masks is None:
+        raise PrcoreInputError("the detections were loaded without masks", file=dets.source)
+    masks = gt.masks
+    lengths = np.diff(masks.offsets)[g_sel]
+    g_offsets = np.zeros(len(g_sel) + 1, np.int64)
+    np.cumsum(lengths, out=g_offsets[1:])
+    take = np.repeat(masks.offsets[g_sel] - g_offsets[:-1], lengths) + np.arange(g_offsets[-1])
+    g_counts = np.ascontiguousarray(masks.counts[take])
+    g_box = np.ascontiguousarray(masks.bbox[g_sel])
+    g_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
+    encoded = dets.masks
+
+    def fill(det_cells, det_index, g_cells, sim_offsets, sim, c_lo, c_hi, max_d):
+        # the chunk as a problem of its own: cells 0..n, its detections decoded
+        cells = det_cells[c_lo : c_hi + 1] - det_cells[c_lo]
+        rows = det_index[det_cells[c_lo] : det_cells[c_hi]]
+        g_chunk = g_cells[c_lo : c_hi + 1]
+        need = np.repeat(np.diff(g_chunk) > 0, np.diff(cells))
+        starts = encoded.starts[rows]
+        ends = np.where(need, encoded.ends[rows], starts)
+        h = np.where(need, encoded.h[rows], 0)  # an empty string is a 0 x 0 mask
+        w = np.where(need, encoded.w[rows], 0)
+        counts = np.empty(int((ends - starts).sum()), np.uint32)
+        offsets = np.empty(len(rows) + 1, np.int64)
+        bbox = np.empty((len(rows), 4), np.float64)
+        _kernels.rle_from_strings(
+            encoded.buf, starts, ends, h, w, False, counts, offsets, np.empty(len(rows), np.int64),
+            bbox,
+        )  # fmt: skip
+        _kernels.mask_iou_cells(
+            cells, np.arange(len(rows), dtype=np.int32), counts, offsets, bbox, g_chunk,
+            g_counts, g_offsets, g_box, g_crowd, sim_offsets[c_lo : c_hi + 1], sim, 0,
+            c_hi - c_lo,
         )  # fmt: skip
 
     return fill

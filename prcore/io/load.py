@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,52 @@ class Keypoints:
 
 
 @dataclass(frozen=True, eq=False)
+class Masks:
+    """Run-length encoded masks of N records, as COCO encodes them (``maskApi.c``).
+
+    Attributes
+    ----------
+    counts : uint32 (C,)
+        Every mask's runs, one mask after the other: column-major pixels,
+        background first.
+    offsets : int64 (N + 1,)
+        Record ``i``'s runs are ``counts[offsets[i]:offsets[i + 1]]``.
+    bbox : float64 (N, 4)
+        Each mask's box, ``rleToBbox`` (what ``maskUtils.iou`` tests for overlap).
+    """
+
+    counts: np.ndarray
+    offsets: np.ndarray
+    bbox: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedMasks:
+    """The masks of N results as compressed RLE strings, decoded where they are needed.
+
+    Every string was checked when loaded: it decodes, and its runs cover its
+    image (``h * w`` pixels, the image's size).
+
+    Attributes
+    ----------
+    buf : uint8 (B,)
+        The strings one after the other; record ``i``'s is ``buf[starts[i]:ends[i]]``.
+    starts, ends : int64 (N,)
+    h, w : int64 (N,)
+        Each mask's height and width (its image's).
+    area : int64 (N,)
+        Foreground pixels (``maskUtils.area``).
+    """
+
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    h: np.ndarray
+    w: np.ndarray
+    area: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class GroundTruth:
     """Ground truth as columns; annotation arrays are in file order.
 
@@ -80,6 +127,11 @@ class GroundTruth:
         Loaded for keypoint evaluation (``iou_type="keypoints"``), else None.
     num_keypoints : float64 (G,) or None
         ``num_keypoints`` (NaN where absent), with ``keypoints``.
+    masks : Masks or None
+        Each annotation's ``segmentation`` as ``COCO.annToRLE`` makes it
+        (polygons rasterised and merged), loaded for ``iou_type="segm"``.
+    img_h, img_w : int64 (I,) or None
+        Each image's ``height`` and ``width``, with ``masks``.
     """
 
     source: str
@@ -95,6 +147,9 @@ class GroundTruth:
     dataset: dict | None = field(default=None, repr=False)
     keypoints: Keypoints | None = field(default=None, repr=False)
     num_keypoints: np.ndarray | None = field(default=None, repr=False)
+    masks: Masks | None = field(default=None, repr=False)
+    img_h: np.ndarray | None = field(default=None, repr=False)
+    img_w: np.ndarray | None = field(default=None, repr=False)
 
     def category_index(self, category: int | str) -> int:
         """Dense index of a category given by id or by name."""
@@ -120,9 +175,10 @@ class Detections:
     The detection's pycocotools id is its position + 1 (``loadRes``).
     ``bbox`` and ``area`` are what ``loadRes`` gives them (see
     :func:`results_rule`): a result's own box and ``w * h``; or, for keypoint
-    results without one, the keypoints' extent and its area. ``keypoints``
+    results without one, the keypoints' extent and its area; for mask
+    results without one, the mask's box and area. ``keypoints``
     (:class:`Keypoints`) is there for keypoint evaluation and keypoint
-    results, else None.
+    results, ``masks`` (:class:`EncodedMasks`) for mask evaluation; else None.
     """
 
     source: str
@@ -132,6 +188,7 @@ class Detections:
     score: np.ndarray
     area: np.ndarray
     keypoints: Keypoints | None = field(default=None, repr=False)
+    masks: EncodedMasks | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -343,11 +400,21 @@ def ground_truth_from_dict(obj: Any, file: str, iou_type: str = "bbox") -> Groun
             raise _fail(anns, "AnnotationRecord", file, "annotations")
         return cols
 
-    extra = {}
-    if iou_type == "keypoints":
-        extra["keypoints"], extra["num_keypoints"] = _ground_truth_keypoints(anns, file)
+    def extra_columns(img_ids: np.ndarray, ann_id: np.ndarray, ann_img: np.ndarray) -> dict:
+        if iou_type == "keypoints":
+            keypoints, count = _ground_truth_keypoints(anns, file)
+            return {"keypoints": keypoints, "num_keypoints": count}
+        if iou_type == "segm":
+            h, w = _image_sizes(images, img_file_ids, img_ids, file)
+            where = _locator(file, "annotations", ann_id, "id")
+            masks = masks_from_segmentations(
+                _segmentations(anns, where), h[ann_img], w[ann_img], where
+            )
+            return {"masks": masks, "img_h": h, "img_w": w}
+        return {}
+
     return _ground_truth_from_columns(
-        file, img_file_ids, cat_file_ids, raw_names, annotation_columns, dataset=obj, **extra
+        file, img_file_ids, cat_file_ids, raw_names, annotation_columns, obj, extra_columns
     )
 
 
@@ -358,7 +425,7 @@ def _ground_truth_from_columns(
     raw_names: list[str] | tuple[str, ...],
     annotation_columns: Callable[[], tuple],
     dataset: dict | None,
-    **extra,
+    extra_columns: Callable[..., dict] | None = None,
 ) -> GroundTruth:
     """The semantic checks shared by the dict and the byte-scan paths.
 
@@ -366,7 +433,8 @@ def _ground_truth_from_columns(
     that errors come in the same order whatever the path. It returns
     ``(ann_id, image_id, category_id, bbox, area, crowd, ignore)``, where
     ``ignore`` is a list of raw values (None when absent) or an int8 array
-    (-1 when absent).
+    (-1 when absent). ``extra_columns(img_ids, ann_id, ann_img)``, called
+    once the ids are dense, gives the columns of an iou type (keypoints, masks).
     """
     if not len(img_file_ids):
         raise PrcoreInputError("'images' is empty: the ground truth has no images", file=file)
@@ -429,6 +497,7 @@ def _ground_truth_from_columns(
         )
 
     _warn_ground_truth_quirks(file, ann_id, crowd, ignore)
+    extra = extra_columns(img_ids, ann_id, ann_img) if extra_columns else {}
     return GroundTruth(
         source=file,
         img_ids=img_ids,
@@ -465,7 +534,7 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
     crowd = cols.iscrowd.astype(bool)
     ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
     return _ground_truth_from_columns(
-        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, dataset=None
+        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None
     )
 
 
@@ -524,6 +593,284 @@ def _ground_truth_keypoints(anns: list, file: str) -> tuple[Keypoints, np.ndarra
 
 def _absent(values: list) -> np.ndarray:
     return np.fromiter((v is None for v in values), bool, len(values))
+
+
+# ---------------------------------------------------------------- masks
+
+
+def _locator(file: str, section: str | None, ids: np.ndarray, id_name: str):
+    """``where(i, field, message)``: a located error for record ``i`` of ``section``."""
+
+    def where(i: int, field: str, message: str) -> PrcoreInputError:
+        return PrcoreInputError(
+            message,
+            file=file,
+            section=section,
+            index=int(i),
+            record_id=int(ids[i]),
+            field=field,
+            id_name=id_name,
+        )
+
+    return where
+
+
+def _image_sizes(images: list, file_ids: np.ndarray, img_ids: np.ndarray, file: str):
+    """Each image's ``height`` and ``width`` (int64, dense image order): polygons are
+    rasterised at that size (``COCO.annToRLE``) and masks must have it."""
+    where = _locator(file, "images", file_ids, "id")
+    sizes = []
+    for name in ("height", "width"):
+        values = [r.get(name) for r in images]
+        if None in values:
+            i = values.index(None)
+            raise where(i, name, "is missing: a segm evaluation needs each image's size")
+        column = schema.integer_column(values)
+        if column is None:
+            i = next(i for i, v in enumerate(values) if schema.integer_column([v]) is None)
+            raise where(i, name, f"expected an integer, got {values[i]!r}")
+        sizes.append(column)
+    bad = schema.image_size_error(*sizes)
+    if bad is not None:
+        raise where(bad[0], "height", bad[1])
+    dense = np.searchsorted(img_ids, file_ids)
+    h = np.empty(len(img_ids), np.int64)
+    w = np.empty(len(img_ids), np.int64)
+    h[dense], w[dense] = sizes
+    return h, w
+
+
+def _image_sizes_of(gt: GroundTruth, file: str) -> tuple[np.ndarray, np.ndarray]:
+    if gt.img_h is None or gt.img_w is None:
+        raise PrcoreInputError(
+            "the ground truth was loaded without image sizes; load it with iou_type='segm'",
+            file=file,
+        )
+    return gt.img_h, gt.img_w
+
+
+def _segmentations(records: list, where) -> list:
+    values = [r.get("segmentation") for r in records]
+    if None in values:
+        raise where(values.index(None), "segmentation", "is missing")
+    return values
+
+
+def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) -> Masks:
+    """Segmentations as masks, as ``COCO.annToRLE`` converts them (pycocotools' coco.py).
+
+    ``segs[i]`` lies on an ``h[i] x w[i]`` image: polygons
+    (``[[x0, y0, x1, y1, ...], ...]``, several parts of one object merged into
+    one mask, ``maskApi.c`` ``rleFrPoly`` and ``rleMerge``), uncompressed RLE
+    (``{"size": [h, w], "counts": [runs]}``, crowds) or compressed RLE
+    (``counts`` a string, ``rleFrString``). Every polygon, run list and string
+    is checked (:mod:`prcore.io.schema`); ``where(i, field, message)`` makes
+    the located error. Every kind goes through one kernel call.
+    """
+    from prcore import _kernels
+
+    n = len(segs)
+    polygons: list = []
+    poly_owner: list[int] = []
+    runs: list = []
+    run_owner: list[int] = []
+    strings: list[str] = []
+    string_owner: list[int] = []
+    for i, seg in enumerate(segs):
+        if type(seg) is list:
+            if not seg:
+                raise where(i, "segmentation", "is an empty list; expected polygons or RLE")
+            polygons += seg
+            poly_owner += [i] * len(seg)
+        elif type(seg) is dict:
+            problem = schema.rle_size_error(seg.get("size"), int(h[i]), int(w[i]))
+            if problem is not None:
+                raise where(i, "segmentation", problem)
+            counts = seg.get("counts")
+            if type(counts) is str or type(counts) is bytes:  # bytes: as pycocotools leaves it
+                strings.append(counts)
+                string_owner.append(i)
+            elif type(counts) is list:
+                runs.append(counts)
+                run_owner.append(i)
+            else:
+                raise where(
+                    i,
+                    "segmentation",
+                    "'counts' must be a compressed RLE string or a list of run lengths, got "
+                    f"{type(counts).__name__}",
+                )
+        else:
+            raise where(
+                i,
+                "segmentation",
+                f"expected polygons [[x0, y0, x1, y1, ...], ...] or an RLE dict, got {seg!r}",
+            )
+    parts = [
+        _polygon_masks(polygons, np.array(poly_owner, np.int64), h, w, where, _kernels),
+        _run_masks(runs, np.array(run_owner, np.int64), h, w, where, _kernels),
+        _string_masks(strings, np.array(string_owner, np.int64), h, w, where, _kernels),
+    ]
+    # one mask per record, in record order, out of the three kinds' columns
+    owner = np.concatenate([o for o, _ in parts])
+    lengths = np.concatenate([np.diff(m.offsets) for _, m in parts])
+    pool = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
+    pool_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    order = np.argsort(owner, kind="stable")
+    assert len(owner) == n  # each record is of one kind
+    lengths = lengths[order]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    take = np.repeat(pool_starts[order] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    counts = np.ascontiguousarray(pool[take], np.uint32)
+    bbox = np.empty((n, 4), np.float64)
+    _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
+    return Masks(counts, offsets, bbox)
+
+
+def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
+    """Each owner's polygons rasterised and merged: (owners, masks)."""
+    if not polygons:
+        return np.zeros(0, np.int64), _no_masks()
+    if not all(type(p) is list for p in polygons):
+        k = next(k for k, p in enumerate(polygons) if type(p) is not list)
+        raise where(
+            owner[k],
+            "segmentation",
+            f"expected a polygon [x0, y0, x1, y1, ...], got {polygons[k]!r}",
+        )
+    xy = schema.number_column(list(chain.from_iterable(polygons)))
+    if xy is None:
+        k = next(k for k, p in enumerate(polygons) if schema.number_column(p) is None)
+        raise where(owner[k], "segmentation", f"a polygon holds a non-number: {polygons[k]!r}")
+    lengths = np.fromiter(map(len, polygons), np.int64, len(polygons))
+    bad = schema.polygons_error(xy, lengths)
+    if bad is not None:
+        raise where(owner[bad[0]], "segmentation", bad[1])
+    point_offsets = np.zeros(len(polygons) + 1, np.int64)
+    np.cumsum(lengths // 2, out=point_offsets[1:])
+    ph, pw = np.ascontiguousarray(h[owner]), np.ascontiguousarray(w[owner])
+    bounds = np.empty(len(polygons) + 1, np.int64)
+    total = kernels.polys_rle_bounds(xy, point_offsets, pw, bounds)
+    counts = np.empty(total, np.uint32)
+    offsets = np.empty(len(polygons) + 1, np.int64)
+    kernels.polys_to_rle(xy, point_offsets, ph, pw, np.empty(bounds[-1], np.int64), counts, offsets)
+    # the parts of one object merged into one mask (annToRLE: maskUtils.merge)
+    owners, first = np.unique(owner, return_index=True)
+    groups = np.append(first, len(owner)).astype(np.int64)
+    largest = int(np.max(offsets[groups[1:]] - offsets[groups[:-1]]))
+    merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
+    merged_offsets = np.empty(len(owners) + 1, np.int64)
+    done = kernels.rle_merge(
+        counts, offsets, groups, False, np.empty(2 * largest, np.int64), merged, merged_offsets
+    )
+    if done < 0:
+        raise where(
+            owners[-1 - done],
+            "segmentation",
+            "its polygons cannot be merged: pycocotools' rleMerge never returns on them",
+        )
+    return owners, Masks(merged, merged_offsets, np.zeros((0, 4)))
+
+
+def _run_masks(runs: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
+    """Uncompressed RLE (``frUncompressedRLE``): the runs as they are, checked."""
+    if not runs:
+        return np.zeros(0, np.int64), _no_masks()
+    flat = schema.number_column(list(chain.from_iterable(runs)))
+    lengths = np.fromiter(map(len, runs), np.int64, len(runs))
+    offsets = np.zeros(len(runs) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if flat is None:
+        k = next(k for k, r in enumerate(runs) if schema.number_column(r) is None)
+        raise where(owner[k], "segmentation", "'counts' must be whole numbers from 0 to 2**32 - 1")
+    counts = np.zeros(len(flat), np.uint32)
+    whole = np.isfinite(flat) & (flat >= 0) & (flat < schema.MASK_PIXEL_LIMIT)
+    counts[whole] = flat[whole]
+    bad = kernels.rle_check_area(counts, offsets, h[owner] * w[owner])
+    if bad >= 0 or not whole.all():
+        for k in range(len(runs)):
+            values = flat[offsets[k] : offsets[k + 1]]
+            problem = schema.run_lengths_error(values, int(h[owner[k]]), int(w[owner[k]]))
+            if problem is not None:
+                raise where(owner[k], "segmentation", problem)
+    return owner, Masks(counts, offsets, np.zeros((0, 4)))
+
+
+def _string_masks(strings: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
+    """Compressed RLE (``rleFrString``): every string decoded in one kernel call."""
+    if not strings:
+        return np.zeros(0, np.int64), _no_masks()
+    encoded, _ = _encoded(strings, owner, h[owner], w[owner], where, kernels)
+    counts, offsets, _, _ = _decode(encoded, kernels)
+    return owner, Masks(counts, offsets, np.zeros((0, 4)))
+
+
+def _no_masks() -> Masks:
+    return Masks(np.zeros(0, np.uint32), np.zeros(1, np.int64), np.zeros((0, 4)))
+
+
+def _encoded(strings: list, owner, h, w, where, kernels, boxes: bool = False):
+    """Compressed RLE strings as :class:`EncodedMasks`, each checked (one kernel call):
+    it decodes, and its runs cover ``h * w`` pixels. With ``boxes``, also each mask's
+    ``rleToBbox`` (float64 (N, 4)); else None."""
+    n = len(strings)
+    if not all(type(t) is str for t in strings):
+        strings = [t.encode() if type(t) is str else t for t in strings]
+    lengths = np.fromiter(map(len, strings), np.int64, n)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    data = "".join(strings).encode() if n and type(strings[0]) is str else b"".join(strings)
+    if len(data) != int(ends[-1] if n else 0):  # a character beyond ASCII: not RLE
+        k = next(k for k, t in enumerate(strings) if not t.isascii())
+        raise where(
+            owner[k], "segmentation", schema.rle_string_problem(strings[k].encode(), 0, 0, 0)
+        )
+    buf = np.frombuffer(data, np.uint8) if data else np.zeros(0, np.uint8)
+    h = np.ascontiguousarray(h, np.int64)
+    w = np.ascontiguousarray(w, np.int64)
+    area = np.empty(n, np.int64)
+    bbox = np.empty((n if boxes else 0, 4), np.float64)
+    bad = kernels.rle_from_strings(
+        buf,
+        starts,
+        ends,
+        h,
+        w,
+        False,
+        np.zeros(0, np.uint32),
+        np.empty(n + 1, np.int64),
+        area,
+        bbox,
+    )
+    if bad >= 0:
+        text = strings[bad].encode() if type(strings[bad]) is str else strings[bad]
+        one = np.frombuffer(text, np.uint8)
+        runs = np.empty(max(len(one), 1), np.uint32)
+        got = np.empty(2, np.int64)
+        kernels.rle_from_strings(
+            one, np.zeros(1, np.int64), np.array([len(one)], np.int64), h[bad : bad + 1],
+            w[bad : bad + 1], False, runs, got, np.empty(1, np.int64), np.zeros((0, 4)),
+        )  # fmt: skip
+        total = int(runs[: got[1]].sum(dtype=np.int64))
+        problem = schema.rle_string_problem(text, total, int(h[bad]), int(w[bad]))
+        raise where(owner[bad], "segmentation", problem)
+    return EncodedMasks(buf, starts, ends, h, w, area), (bbox if boxes else None)
+
+
+def _decode(masks: EncodedMasks, kernels, rows: np.ndarray | None = None):
+    """``(counts, offsets, area, bbox)`` of the masks at ``rows`` (all by default), decoded."""
+    if rows is None:
+        starts, ends, h, w = masks.starts, masks.ends, masks.h, masks.w
+    else:
+        starts, ends, h, w = masks.starts[rows], masks.ends[rows], masks.h[rows], masks.w[rows]
+    n = len(starts)
+    counts = np.empty(int((ends - starts).sum()), np.uint32)
+    offsets = np.empty(n + 1, np.int64)
+    area = np.empty(n, np.int64)
+    bbox = np.empty((n, 4), np.float64)
+    kernels.rle_from_strings(masks.buf, starts, ends, h, w, False, counts, offsets, area, bbox)
+    return counts[: offsets[-1]], offsets, area, bbox
 
 
 def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
@@ -602,10 +949,12 @@ def results_rule(records: list) -> str:
     pycocotools' ``COCO.loadRes`` picks one rule for the whole list from its
     first record: ``"box"`` when that record has a non-empty ``bbox`` (each
     result keeps its box, area ``w * h``; detectron2's keypoint and mask
-    results carry one); else ``"keypoints"`` when it has ``keypoints`` (the
-    box is the keypoints' extent, the area that box's); a list whose first
-    record has neither is read by the box rule, whose missing ``bbox`` is
-    then the error.
+    results carry one); else ``"mask"`` when it has a ``segmentation`` (the
+    area is the mask's, and a result without a box gets the mask's,
+    ``maskUtils.toBbox``); else ``"keypoints"`` when it has ``keypoints``
+    (the box is the keypoints' extent, the area that box's); a list whose
+    first record has none of them is read by the box rule, whose missing
+    ``bbox`` is then the error.
     """
     first = records[0] if records else None
     if not isinstance(first, dict):
@@ -613,6 +962,8 @@ def results_rule(records: list) -> str:
     box = first.get("bbox")
     if "bbox" in first and not (isinstance(box, list) and not box):
         return "box"
+    if "segmentation" in first:
+        return "mask"
     if "keypoints" in first:
         return "keypoints"
     return "box"
@@ -632,15 +983,20 @@ def detections_from_records(
     records = _require_list(records, file, None)
     rule = rule or results_rule(records)
     want_keypoints = iou_type == "keypoints" or rule == "keypoints"
-    if rule == "keypoints":
-        model = "KeypointDetectionRecord"
-    else:
-        model = "BoxKeypointDetectionRecord" if want_keypoints else "DetectionRecord"
+    want_masks = iou_type == "segm" or rule == "mask"
+    model = _RESULT_MODELS[rule, want_keypoints]
+    has_box = None
     try:
         image_id = schema.integer_column([r["image_id"] for r in records])
         category_id = schema.integer_column([r["category_id"] for r in records])
         score = schema.number_column([r["score"] for r in records])
-        bbox = schema.box_column([r["bbox"] for r in records]) if rule == "box" else None
+        if rule == "box":
+            bbox = schema.box_column([r["bbox"] for r in records])
+        elif rule == "mask":  # a result's own box, where it has one
+            has_box = np.fromiter(("bbox" in r for r in records), bool, len(records))
+            bbox = schema.box_column([r["bbox"] for r in records if "bbox" in r])
+        else:
+            bbox = None
         kpt = schema.keypoint_column([r["keypoints"] for r in records]) if want_keypoints else None
     except (KeyError, TypeError):
         raise _fail(records, model, file, None) from None
@@ -648,35 +1004,117 @@ def detections_from_records(
         image_id is None
         or category_id is None
         or score is None
-        or (rule == "box" and (bbox is None or schema.box_error(bbox) is not None))
+        or (rule != "keypoints" and (bbox is None or schema.box_error(bbox) is not None))
         or schema.score_error(score) is not None
         or (want_keypoints and (kpt is None or schema.keypoints_error(*kpt, False) is not None))
     ):
         raise _fail(records, model, file, None)
+    img, cat = _dense_ids(file, gt, image_id, category_id)
     keypoints = None if kpt is None else Keypoints(kpt[0], kpt[1], np.zeros(len(score), bool))
-    area = None
+    area = masks = None
     if rule == "keypoints":
         bbox, area = _keypoint_extent(keypoints)
-    return _detections_from_columns(
-        file, gt, image_id, category_id, bbox, score, area=area, keypoints=keypoints
+    if want_masks:
+        where = _locator(file, None, image_id, "image_id")
+        boxes = bbox if rule == "box" else None
+        masks, mask_box = _result_masks(records, img, gt, file, rule, iou_type, boxes, where)
+        if rule == "mask":  # loadRes: maskUtils.area, and toBbox where no box is given
+            area = masks.area.astype(np.float64)
+            mask_box[has_box] = bbox
+            bbox = mask_box
+    return Detections(
+        source=file,
+        img=img,
+        cat=cat,
+        bbox=np.ascontiguousarray(bbox, np.float64),
+        score=np.ascontiguousarray(score, np.float64),
+        area=bbox[:, 2] * bbox[:, 3] if area is None else area,
+        keypoints=keypoints,
+        masks=masks,
     )
 
 
-def _keypoint_extent(kpt: Keypoints) -> tuple[np.ndarray, np.ndarray]:
-    """Boxes ``[x0, y0, x1 - x0, y1 - y0]`` and areas ``(x1 - x0) * (y1 - y0)`` of each
-    record's keypoints (``loadRes``' keypoints rule; every list holds one at least)."""
-    starts = kpt.offsets[:-1] // 3
-    xs, ys = kpt.values[0::3], kpt.values[1::3]
-    x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
-    y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
-    bbox = np.empty((len(starts), 4), np.float64)
-    bbox[:, 0], bbox[:, 1], bbox[:, 2], bbox[:, 3] = x0, y0, x1 - x0, y1 - y0
-    return bbox, (x1 - x0) * (y1 - y0)
+# The schema's model of one result, by loadRes' rule and whether keypoints are read:
+# it finds the first bad record when the columns fail.
+_RESULT_MODELS = {
+    ("box", False): "DetectionRecord",
+    ("box", True): "BoxKeypointDetectionRecord",
+    ("mask", False): "MaskDetectionRecord",
+    ("mask", True): "MaskKeypointDetectionRecord",
+    ("keypoints", True): "KeypointDetectionRecord",
+}
 
 
-def _detections_from_columns(
-    file, gt: GroundTruth, image_id, category_id, bbox, score, area=None, keypoints=None
-):
+def _result_masks(records, img, gt: GroundTruth, file, rule, iou_type, boxes, where):
+    """The results' masks (:class:`EncodedMasks`) and, for the mask rule, their boxes.
+
+    As ``COCOeval._prepare`` sees them: a compressed RLE as it is; polygons or
+    uncompressed RLE converted at the image's size (``annToRLE``); under the
+    box rule a result without a mask is its box (``loadRes`` gives it the
+    box's polygon). For a segm evaluation every mask must have its image's
+    size; a box evaluation of mask results reads only their areas and boxes,
+    each at its own ``size``, as ``loadRes`` does.
+    """
+    from prcore import _kernels
+
+    n = len(records)
+    if rule == "box":
+        segs = [r.get("segmentation") for r in records]
+    else:
+        segs = _segmentations(records, where)
+    rows = np.arange(n)
+    if all(type(seg) is dict and type(seg.get("counts")) in (str, bytes) for seg in segs):
+        sizes = [seg.get("size") for seg in segs]
+        flat = None
+        if all(isinstance(v, (list, tuple)) and len(v) == 2 for v in sizes):
+            flat = schema.integer_column(list(chain.from_iterable(sizes)))
+        if flat is None:
+            i = next(i for i, v in enumerate(sizes) if schema.rle_shape_error(v) is not None)
+            raise where(i, "segmentation", schema.rle_shape_error(sizes[i]))
+        if iou_type == "segm":  # each at its image's size
+            img_h, img_w = _image_sizes_of(gt, file)
+            h, w = img_h[img], img_w[img]
+            wrong = (flat[0::2] != h) | (flat[1::2] != w)
+        else:  # each at its own size
+            h, w = flat[0::2], flat[1::2]
+            wrong = (h < 0) | (w < 0) | (h * w >= schema.MASK_PIXEL_LIMIT)
+        if wrong.any():
+            i = int(np.argmax(wrong))
+            problem = (
+                schema.rle_size_error(sizes[i], int(h[i]), int(w[i]))
+                if iou_type == "segm"
+                else schema.rle_shape_error(sizes[i])
+            )
+            raise where(i, "segmentation", problem)
+        strings = [seg["counts"] for seg in segs]
+        return _encoded(strings, rows, h, w, where, _kernels, boxes=rule == "mask")
+    if iou_type != "segm":
+        i = next(i for i, seg in enumerate(segs) if not (
+            type(seg) is dict and type(seg.get("counts")) in (str, bytes)))  # fmt: skip
+        raise where(
+            i,
+            "segmentation",
+            "a result without a box needs its mask as compressed RLE (pycocotools' loadRes "
+            "takes its area and box from it)",
+        )
+    img_h, img_w = _image_sizes_of(gt, file)
+    for i in np.flatnonzero([seg is None for seg in segs]).tolist():
+        x1, y1, bw, bh = boxes[i].tolist()
+        x2, y2 = x1 + bw, y1 + bh
+        segs[i] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+    h, w = img_h[img], img_w[img]
+    masks = masks_from_segmentations(segs, h, w, where)
+    # as compressed strings, like every result's mask (rleToString)
+    buf = np.empty(7 * len(masks.counts), np.uint8)
+    str_offsets = np.empty(n + 1, np.int64)
+    used = _kernels.rle_to_strings(masks.counts, masks.offsets, buf, str_offsets)
+    area = np.empty(n, np.int64)
+    _kernels.rle_area(masks.counts, masks.offsets, area)
+    encoded = EncodedMasks(buf[:used], str_offsets[:-1].copy(), str_offsets[1:].copy(), h, w, area)
+    return encoded, masks.bbox
+
+
+def _dense_ids(file, gt: GroundTruth, image_id, category_id):
     img, bad = _dense(image_id, gt.img_ids)
     if bad >= 0:
         raise PrcoreInputError(
@@ -698,6 +1136,23 @@ def _detections_from_columns(
             field="category_id",
             id_name="image_id",
         )
+    return img, cat
+
+
+def _keypoint_extent(kpt: Keypoints) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes ``[x0, y0, x1 - x0, y1 - y0]`` and areas ``(x1 - x0) * (y1 - y0)`` of each
+    record's keypoints (``loadRes``' keypoints rule; every list holds one at least)."""
+    starts = kpt.offsets[:-1] // 3
+    xs, ys = kpt.values[0::3], kpt.values[1::3]
+    x0, x1 = np.minimum.reduceat(xs, starts), np.maximum.reduceat(xs, starts)
+    y0, y1 = np.minimum.reduceat(ys, starts), np.maximum.reduceat(ys, starts)
+    bbox = np.empty((len(starts), 4), np.float64)
+    bbox[:, 0], bbox[:, 1], bbox[:, 2], bbox[:, 3] = x0, y0, x1 - x0, y1 - y0
+    return bbox, (x1 - x0) * (y1 - y0)
+
+
+def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox, score):
+    img, cat = _dense_ids(file, gt, image_id, category_id)
     bbox = np.ascontiguousarray(bbox, np.float64)
     return Detections(
         source=file,
@@ -705,8 +1160,7 @@ def _detections_from_columns(
         cat=cat,
         bbox=bbox,
         score=np.ascontiguousarray(score, np.float64),
-        area=bbox[:, 2] * bbox[:, 3] if area is None else area,
-        keypoints=keypoints,
+        area=bbox[:, 2] * bbox[:, 3],
     )
 
 

@@ -75,10 +75,11 @@ def _float(v: Any) -> float:
 
 
 def box_column(values: list) -> np.ndarray | None:
-    """Boxes as float64 (N, 4), or None unless each is a list (or tuple) of 4 numbers."""
+    """Boxes as float64 (N, 4), or None unless each is a list (or tuple) of 4 numbers
+    (or a numpy array of them: ``loadRes`` gives mask results ``toBbox``'s)."""
     if not values:
         return np.zeros((0, 4), np.float64)
-    if not _all_types(values, (list, tuple)) or set(map(len, values)) != {4}:
+    if not _all_types(values, (list, tuple, np.ndarray)) or set(map(len, values)) != {4}:
         return None
     flat = number_column(list(chain.from_iterable(values)))
     return None if flat is None else flat.reshape(len(values), 4)
@@ -192,6 +193,113 @@ def count_error(count: np.ndarray) -> str | None:
     return f"num_keypoints must be a number >= 0, got {count[np.argmax(bad)].item()!r}"
 
 
+# ---------------------------------------------------------------- masks
+
+# maskApi.c holds run lengths as 32-bit ``uint``: an image has fewer pixels.
+MASK_PIXEL_LIMIT = 1 << 32
+# rleFrPoly upsamples coordinates by 5 into C ``int``s.
+POLYGON_COORD_LIMIT = 1e8
+
+
+def image_size_error(height: np.ndarray, width: np.ndarray) -> tuple[int, str] | None:
+    """The first image whose ``height``/``width`` cannot hold masks, and why, or None:
+    whole numbers >= 1 with fewer than 2**32 pixels."""
+    bad = (height < 1) | (width < 1) | (height * width >= MASK_PIXEL_LIMIT)
+    if not bad.any():
+        return None
+    i = int(np.argmax(bad))
+    h, w = int(height[i]), int(width[i])
+    if h < 1 or w < 1:
+        return i, f"height and width must be >= 1, got {h} x {w}"
+    return i, f"{h} x {w} pixels are more than masks' 32-bit run lengths hold (< 2**32)"
+
+
+def polygons_error(xy: np.ndarray, point_counts: np.ndarray) -> tuple[int, str] | None:
+    """The first bad polygon of a column and why, or None.
+
+    ``xy`` holds every polygon's coordinates ``x0, y0, x1, y1, ...`` one after
+    the other, ``point_counts`` how many coordinates each has: an even number,
+    3 points at least, each a finite number within +-1e8 (maskApi.c upsamples
+    them by 5 into C ``int``). pycocotools reads a first polygon of 2 points
+    as a box and drops an odd last coordinate; both are refused here.
+    """
+    odd = point_counts % 2 == 1
+    short = point_counts < 6
+    bad_value = ~(np.abs(xy) <= POLYGON_COORD_LIMIT)  # NaN too
+    if not (odd.any() or short.any() or bad_value.any()):
+        return None
+    ends = np.cumsum(point_counts)
+    value_owner = np.searchsorted(ends, np.flatnonzero(bad_value), side="right")
+    first_value = int(value_owner[0]) if len(value_owner) else len(point_counts)
+    first_shape = int(np.argmax(odd | short)) if (odd | short).any() else len(point_counts)
+    i = min(first_value, first_shape)
+    n = int(point_counts[i])
+    if i == first_shape and odd[i]:
+        return i, f"a polygon has an odd number of coordinates ({n}); expected x, y pairs"
+    if i == first_shape:
+        return i, f"a polygon has {n // 2} point(s); it needs 3 at least"
+    value = xy[np.flatnonzero(bad_value)[0]].item()
+    return (
+        i,
+        f"polygon coordinate {value!r} is not a finite number within +-{POLYGON_COORD_LIMIT:g}",
+    )
+
+
+def rle_shape_error(size: Any) -> str | None:
+    """What is wrong with an RLE's ``size`` by itself, or None: ``[height, width]``,
+    integers >= 0 with fewer than 2**32 pixels."""
+    if not isinstance(size, (list, tuple)) or len(size) != 2:
+        return f"'size' must be [height, width], got {size!r}"
+    column = integer_column(list(size))
+    if column is None or (column < 0).any() or int(column[0]) * int(column[1]) >= MASK_PIXEL_LIMIT:
+        return f"'size' must be [height, width]: integers >= 0, below 2**32 pixels; got {size!r}"
+    return None
+
+
+def rle_size_error(size: Any, height: int, width: int) -> str | None:
+    """What is wrong with an RLE's ``size`` on an image of ``height x width``, or None:
+    ``[height, width]``, the image's own."""
+    problem = rle_shape_error(size)
+    if problem is not None:
+        return problem
+    if list(size) != [height, width]:
+        return f"'size' is {list(size)!r}, but the image is [{height}, {width}] (height, width)"
+    return None
+
+
+def run_lengths_error(counts: np.ndarray, height: int, width: int) -> str | None:
+    """What is wrong with an uncompressed RLE's ``counts`` (float64), or None: whole
+    numbers >= 0 summing to ``height * width``."""
+    whole = np.isfinite(counts) & (counts >= 0) & (counts == np.floor(counts))
+    if not whole.all() or (len(counts) and counts.max() >= MASK_PIXEL_LIMIT):
+        return "'counts' must be whole numbers from 0 to 2**32 - 1"
+    total = int(counts.sum())
+    if total != height * width:
+        return (
+            f"'counts' sum to {total}, not to height x width = {height} x {width} = "
+            f"{height * width}"
+        )
+    return None
+
+
+def rle_string_problem(text: bytes, total: int, height: int, width: int) -> str:
+    """Why a compressed RLE string does not decode (maskApi.c ``rleFrString``'s
+    alphabet is ``'0'`` to ``'o'``, six bits a character) or does not fit its
+    image; ``total`` is what its runs sum to where it decodes."""
+    for p, byte in enumerate(text):
+        if not 48 <= byte <= 111:
+            return (
+                f"undecodable RLE string: {bytes([byte])!r} at position {p} is not one of "
+                "the characters '0' to 'o'"
+            )
+    if text and (text[-1] - 48) & 0x20:
+        return "undecodable RLE string: it ends inside a value"
+    return (
+        f"RLE 'counts' sum to {total}, not to height x width = {height} x {width} = "
+        f"{height * width}"
+    )
+
+
 def detection_error(bbox: np.ndarray, score: np.ndarray) -> str | None:
     """The first broken value rule of a results file's columns, or None."""
     return box_error(bbox) or score_error(score)
@@ -211,6 +319,8 @@ _MODELS = (
     "AnnotationRecord",
     "KeypointDetectionRecord",
     "BoxKeypointDetectionRecord",
+    "MaskDetectionRecord",
+    "MaskKeypointDetectionRecord",
 )
 
 
@@ -252,7 +362,7 @@ def models() -> dict[str, type]:
         return column.item()
 
     def box_list(v: Any) -> list:
-        if not isinstance(v, (list, tuple)):
+        if not isinstance(v, (list, tuple, np.ndarray)):
             raise ValueError(f"expected a list of 4 numbers [x, y, width, height], got {v!r}")
         return [number(x) for x in v]
 
@@ -305,6 +415,9 @@ def models() -> dict[str, type]:
         return v
 
     Keypoints = Annotated[list[float], BeforeValidator(keypoint_list)]
+    OptionalBox = Annotated[
+        list[float] | None, BeforeValidator(lambda v: v if v is None else box_list(v))
+    ]
     OptionalKeypoints = Annotated[
         list[float] | None, BeforeValidator(lambda v: v if v is None else keypoint_list(v))
     ]
@@ -321,6 +434,25 @@ def models() -> dict[str, type]:
 
     class BoxKeypointDetectionRecord(DetectionRecord, KeypointDetectionRecord):
         """A result with a box and keypoints (detectron2's keypoint results)."""
+
+    class MaskDetectionRecord(ResultRecord):
+        """A result read by ``loadRes``' mask rule: its box, if any, is kept (its mask is
+        checked by the loader, which knows the image)."""
+
+        bbox: OptionalBox = None
+
+        @field_validator("bbox")
+        @classmethod
+        def _box(cls, v: list[float] | None) -> list[float] | None:
+            if v is None:
+                return v
+            if len(v) != 4:
+                raise ValueError(f"expected 4 numbers [x, y, width, height], got {len(v)}")
+            one(box_error, np.array([v], np.float64))
+            return v
+
+    class MaskKeypointDetectionRecord(MaskDetectionRecord, KeypointDetectionRecord):
+        """A result of the mask rule whose keypoints are evaluated."""
 
     class ImageRecord(Record):
         id: Integer
@@ -376,6 +508,8 @@ def models() -> dict[str, type]:
         "AnnotationRecord": AnnotationRecord,
         "KeypointDetectionRecord": KeypointDetectionRecord,
         "BoxKeypointDetectionRecord": BoxKeypointDetectionRecord,
+        "MaskDetectionRecord": MaskDetectionRecord,
+        "MaskKeypointDetectionRecord": MaskKeypointDetectionRecord,
     }
 
 
