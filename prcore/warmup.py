@@ -45,7 +45,7 @@ def compile_kernels() -> None:
             from prcore.result import EvaluationResult
 
             EvaluationResult.build(evaluate(gt, dt)).sweep([0.5])  # the read-only table too
-            _evaluate_each_kind(evaluate)
+            _evaluate_each_kind(evaluate, tmp)
     finally:
         if previous is None:
             del os.environ["PRCORE_NO_NATIVE"]
@@ -57,10 +57,12 @@ def compile_kernels() -> None:
         raise RuntimeError(f"not compiled by the warmup run: {', '.join(missing)}")
 
 
-def _evaluate_each_kind(evaluate) -> None:
+def _evaluate_each_kind(evaluate, tmp: str) -> None:
     """The kernels that only other iou types use (OKS, masks): one tiny evaluation each,
     with every kind of mask (polygons of two parts, uncompressed and compressed RLE,
-    a result's polygon)."""
+    a result's polygon), and a mask results file (its scanner)."""
+    import json
+
     from prcore.params import Params
 
     square = [[0, 0, 0, 4, 4, 4, 4, 0], [5, 5, 5, 7, 7, 7]]
@@ -83,6 +85,12 @@ def _evaluate_each_kind(evaluate) -> None:
          "segmentation": [[1, 1, 1, 4, 4, 4, 4, 1]]},
     ]  # fmt: skip
     evaluate(masks, results, iou_type="segm")
+    gt, dt = os.path.join(tmp, "masks_gt.json"), os.path.join(tmp, "masks_dt.json")
+    with open(gt, "w") as f:
+        json.dump(masks, f)
+    with open(dt, "w") as f:
+        json.dump(results[:1], f)
+    evaluate(gt, dt, iou_type="segm")
 
     gt = {
         "images": [{"id": 1, "width": 8, "height": 8}],

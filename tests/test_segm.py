@@ -13,6 +13,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -427,3 +431,185 @@ def test_mask_results_need_compressed_rle_for_their_area():
         prcore.evaluate(gt, dets)  # no box: loadRes takes the area from the mask
     assert (info.value.index, info.value.field) == (1, "segmentation")
     assert "compressed RLE" in str(info.value)
+
+
+# ---------------------------------------------------------------- the mask results scanner
+
+
+def _scan_reference(data: bytes):
+    """What the scanner must give for ``data`` if it accepts it, from ``json.loads``:
+    ``(image_id, category_id, score, box or None, size, counts)`` per record; None where
+    the document is not one the scanner may accept."""
+    try:
+        records = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if type(records) is not list:
+        return None
+    out = []
+    for r in records:
+        if type(r) is not dict or not {"image_id", "category_id", "score", "segmentation"} <= set(
+            r
+        ):
+            return None
+        seg, box = r["segmentation"], r.get("bbox")
+        if type(seg) is not dict or type(seg.get("counts")) is not str:
+            return None
+        out.append((r["image_id"], r["category_id"], float(r["score"]),
+                    None if "bbox" not in r else [float(v) for v in box],
+                    list(seg["size"]), seg["counts"]))  # fmt: skip
+    return out
+
+
+def _scanned(data: bytes):
+    from prcore.io.masks_scan import scan_mask_results
+
+    cols = scan_mask_results(data)
+    if cols is None:
+        return None
+    raw = cols.buf.tobytes()
+    out = []
+    for i in range(len(cols)):
+        a, b = cols.span[i].tolist()
+        counts = json.loads(b'"' + raw[a:b] + b'"')  # the span as written, escapes and all
+        box = cols.bbox[i].tolist() if cols.has_box[i] else None
+        out.append((int(cols.image_id[i]), int(cols.category_id[i]), float(cols.score[i]), box,
+                    cols.size[i].tolist(), counts))  # fmt: skip
+    return out
+
+
+def _assert_scan(data: bytes) -> None:
+    got = _scanned(data)
+    if got is None:
+        return
+    want = _scan_reference(data)
+    assert want is not None
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g[:2] == w[:2] and g[4:] == w[4:], (g, w)
+        # bit for bit, as json.loads gives the numbers
+        assert np.float64(g[2]).view(np.uint64) == np.float64(w[2]).view(np.uint64)
+        assert (g[3] is None) == (w[3] is None)
+        if w[3] is not None:
+            np.testing.assert_array_equal(np.array(g[3]).view(np.uint64),
+                                          np.array(w[3]).view(np.uint64))  # fmt: skip
+
+
+@pytest.mark.parametrize("box", ["all", "none", "mixed"])
+@pytest.mark.parametrize("indent", [None, 0, 2])
+def test_scanner_reads_generated_files(box, indent):
+    _, dets = segm_data(30, n_img=6, box=box)
+    dets[1]["extra"] = {"nested": [1, {"size": [3, 3]}], "counts": "x"}  # not a mask's
+    dets[2]["segmentation"]["note"] = [None, True, "\\u0073ize"]  # other keys in a mask
+    data = json.dumps(dets, indent=indent).encode()
+    assert _scanned(data) is not None
+    assert b"\\\\" in data  # RLE's alphabet holds the backslash: escaped strings
+    _assert_scan(data)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"image_id": 1, "category_id": 1, "score": 0.5}]',  # no mask
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], '
+        '"counts": [4]}}]',  # uncompressed
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2]}}]',
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2, 2], '
+        '"counts": "04", "counts": "04"}}]',  # duplicate
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"\\u0073ize": '
+        '[2, 2], "counts": "04"}}]',  # an escaped key that spells one of its own
+        '[{"image_id": 1, "category_id": 1, "score": NaN, "segmentation": {"size": [2, 2], '
+        '"counts": "04"}}]',
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "bbox": [], "segmentation": '
+        '{"size": [2, 2], "counts": "04"}}]',
+        '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [2.0, 2], '
+        '"counts": "04"}}]',
+    ],
+    ids=[
+        "no_mask",
+        "uncompressed",
+        "no_counts",
+        "duplicate",
+        "escaped_key",
+        "nan",
+        "empty_box",
+        "float_size",
+    ],  # fmt: skip
+)
+def test_scanner_declines(text):
+    assert _scanned(text.encode()) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), edits=st.data())
+def test_scanner_on_mutated_files(seed, edits):
+    """Random byte edits: whatever the scanner accepts, json.loads reads identically."""
+    _, dets = segm_data(seed % 1000, n_img=1, n_cat=1, box="mixed")
+    buf = bytearray(json.dumps(dets[:3]).encode())
+    for _ in range(edits.draw(st.integers(1, 4))):
+        if not buf:
+            break
+        i = edits.draw(st.integers(0, len(buf) - 1))
+        op = edits.draw(st.integers(0, 2))
+        byte = edits.draw(st.sampled_from(b'[]{}",:-+.eE0159 \\tnfu\xc3\xff\x00'))
+        if op == 0:
+            buf[i] = byte
+        elif op == 1:
+            del buf[i]
+        else:
+            buf.insert(i, byte)
+    _assert_scan(bytes(buf))
+
+
+def test_scanner_and_general_path_agree(tmp_path):
+    """A file read by the scanner and the same records given as dicts: the same columns."""
+    from prcore.io.load import load_detections, load_ground_truth
+
+    gt, dets = segm_data(31, n_img=8, box="mixed")
+    path = tmp_path / "dt.json"
+    path.write_text(json.dumps(dets))
+    for iou_type in ("segm", "bbox"):
+        ground_truth = load_ground_truth(gt, iou_type)
+        fast = load_detections(path, ground_truth, iou_type)
+        slow = load_detections(dets, ground_truth, iou_type)
+        for key in ("img", "cat", "bbox", "score", "area"):
+            np.testing.assert_array_equal(getattr(fast, key), getattr(slow, key), err_msg=key)
+    assert fast.masks is None  # the box evaluation reads none
+    ground_truth = load_ground_truth(gt, "segm")
+    fast = load_detections(path, ground_truth, "segm").masks
+    slow = load_detections(dets, ground_truth, "segm").masks
+    assert fast.escaped and not slow.escaped
+    np.testing.assert_array_equal(fast.area, slow.area)
+
+
+@pytest.mark.skipif(
+    os.environ.get("PRCORE_SCAN_CHECKED", "") not in ("", "0"), reason="this run is the checked one"
+)
+@pytest.mark.skipif(bool(os.environ.get("PRCORE_TEST_NATIVE")), reason="the build has no checks")
+def test_scanner_with_every_raw_load_checked():
+    """The scanner's tests again with ``PRCORE_SCAN_CHECKED=1``: every raw load checks its
+    index and raises IndexError rather than read outside the document."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         "test_segm.py", "-k", "scanner or files"],
+        cwd=Path(__file__).parent,
+        env=dict(os.environ, PRCORE_SCAN_CHECKED="1"),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout
+
+
+def test_scanner_cache_follows_the_tokenizer():
+    """numba's cache keys a kernel on its own file's text: the scanner's module holds a
+    digest of the files its kernel compiles in, so that editing them recompiles it."""
+    import hashlib
+
+    kernels = Path(prcore.__file__).parent / "_kernels"
+    digest = hashlib.sha256()
+    for name in ("json_tokens.py", "scan_constants.py"):
+        digest.update((kernels / name).read_bytes())
+    line = f'TOKENIZER_DIGEST = "{digest.hexdigest()[:16]}"'
+    assert line in (kernels / "masks_scan.py").read_text()

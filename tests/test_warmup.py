@@ -44,6 +44,13 @@ dt = [{"image_id": 3, "category_id": 2, "bbox": [2, 2, 1, 4], "score": 0.8,
       {"image_id": 3, "category_id": 2, "bbox": [0, 0, 2, 2], "score": 0.4,
        "segmentation": [[0, 0, 0, 2, 2, 2, 2, 0]]}]
 prcore.evaluate(gt, dt, iou_type="segm")
+import os, tempfile
+with tempfile.TemporaryDirectory() as tmp:  # a mask results file: its scanner
+    paths = [os.path.join(tmp, name) for name in ("gt.json", "dt.json")]
+    for path, doc in zip(paths, (gt, dt[:1])):
+        with open(path, "w") as f:
+            json.dump(doc, f)
+    prcore.evaluate(*paths, iou_type="segm")
 used = {
     h.name: [sum(h._jit.stats.cache_hits.values()), sum(h._jit.stats.cache_misses.values())]
     for h in _kernels.handles() if h._jit is not None

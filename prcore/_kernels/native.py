@@ -99,6 +99,10 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i8[1]", "i8[1]",
          "u1[1]", "i8", "i8"),
     )),
+    "scan_mask_results_kernel": ("masks_scan", (
+        ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[1]", "f8[2]", "u1[1]", "i8[2]", "i8[2]",
+         "i8[1]", "i8[1]", "i8[1]", "u1[1]"),
+    )),
     # RLE masks (maskApi.c), prcore._kernels.rle, as segm evaluation calls them; counts are
     # u4 (maskApi.c's uint). prcore.mask's own (encode, decode, rle_iou) stay JIT-only.
     "rle_from_strings": ("rle", (

@@ -83,13 +83,8 @@ def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
         )
     if dets.masks is None:
         raise PrcoreInputError("the detections were loaded without masks", file=dets.source)
-    masks = gt.masks
-    lengths = np.diff(masks.offsets)[g_sel]
-    g_offsets = np.zeros(len(g_sel) + 1, np.int64)
-    np.cumsum(lengths, out=g_offsets[1:])
-    take = np.repeat(masks.offsets[g_sel] - g_offsets[:-1], lengths) + np.arange(g_offsets[-1])
-    g_counts = np.ascontiguousarray(masks.counts[take])
-    g_box = np.ascontiguousarray(masks.bbox[g_sel])
+    selected = gt.masks.take(g_sel)  # in cell order
+    g_counts, g_offsets, g_box = selected.counts, selected.offsets, selected.bbox
     g_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
     encoded = dets.masks
 
@@ -107,8 +102,8 @@ def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
         offsets = np.empty(len(rows) + 1, np.int64)
         bbox = np.empty((len(rows), 4), np.float64)
         _kernels.rle_from_strings(
-            encoded.buf, starts, ends, h, w, False, counts, offsets, np.empty(len(rows), np.int64),
-            bbox,
+            encoded.buf, starts, ends, h, w, encoded.escaped, counts, offsets,
+            np.empty(len(rows), np.int64), bbox,
         )  # fmt: skip
         _kernels.mask_iou_cells(
             cells, np.arange(len(rows), dtype=np.int32), counts, offsets, bbox, g_chunk,
@@ -144,12 +139,7 @@ def _oks(params: Params, gt: GroundTruth, dets: Detections, g_sel) -> CellSimila
     _check_ground_truth(params, gt, gt_kpt, g_sel, sigma_counts)
     _check_detections(params, gt, dets, sigma_counts)
 
-    # The selected ground truths' keypoints, in cell order.
-    lengths = np.diff(gt_kpt.offsets)[g_sel]
-    g_offsets = np.zeros(len(g_sel) + 1, np.int64)
-    np.cumsum(lengths, out=g_offsets[1:])
-    take = np.repeat(gt_kpt.offsets[g_sel] - g_offsets[:-1], lengths) + np.arange(g_offsets[-1])
-    g_values = np.ascontiguousarray(gt_kpt.values[take])
+    g_values, g_offsets = gt_kpt.take(g_sel)  # in cell order
     g_box = np.ascontiguousarray(gt.ann_bbox[g_sel])
     g_area = np.ascontiguousarray(gt.ann_area[g_sel])
     d_values, d_offsets = dets.keypoints.values, dets.keypoints.offsets

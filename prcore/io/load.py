@@ -19,6 +19,7 @@ import mmap
 import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -57,6 +58,24 @@ class Keypoints:
         """Keypoints per record (int64 (N,))."""
         return np.diff(self.offsets) // 3
 
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, offsets)`` of records ``rows``, one after the other."""
+        return take_ragged(self.values, self.offsets, rows)
+
+
+def take_ragged(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray):
+    """Rows ``rows`` of a ragged column (row ``i`` is ``values[offsets[i]:offsets[i + 1]]``),
+    one after the other: ``(values, offsets)``, both contiguous."""
+    starts = offsets[rows]
+    ends = offsets[np.asarray(rows) + 1]
+    out_offsets = np.zeros(len(starts) + 1, np.int64)
+    np.cumsum(ends - starts, out=out_offsets[1:])
+    # One slice a row: the cost is the rows plus a copy, not index arrays as long as
+    # the values (a mask's runs are many).
+    parts = [values[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+    out = np.concatenate(parts) if parts else values[:0].copy()
+    return np.ascontiguousarray(out), out_offsets
+
 
 @dataclass(frozen=True, eq=False)
 class Masks:
@@ -77,6 +96,11 @@ class Masks:
     offsets: np.ndarray
     bbox: np.ndarray
 
+    def take(self, rows: np.ndarray) -> Masks:
+        """The masks of records ``rows``, one after the other."""
+        counts, offsets = take_ragged(self.counts, self.offsets, rows)
+        return Masks(counts, offsets, np.ascontiguousarray(self.bbox[rows]))
+
 
 @dataclass(frozen=True, eq=False)
 class EncodedMasks:
@@ -88,12 +112,15 @@ class EncodedMasks:
     Attributes
     ----------
     buf : uint8 (B,)
-        The strings one after the other; record ``i``'s is ``buf[starts[i]:ends[i]]``.
+        Record ``i``'s string is ``buf[starts[i]:ends[i]]``: the strings one
+        after the other, or the results file's own bytes (read in place).
     starts, ends : int64 (N,)
     h, w : int64 (N,)
         Each mask's height and width (its image's).
     area : int64 (N,)
         Foreground pixels (``maskUtils.area``).
+    escaped : bool
+        Whether the strings are written with JSON escapes (the file's bytes).
     """
 
     buf: np.ndarray
@@ -102,6 +129,7 @@ class EncodedMasks:
     h: np.ndarray
     w: np.ndarray
     area: np.ndarray
+    escaped: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -713,19 +741,49 @@ def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) ->
     ]
     # one mask per record, in record order, out of the three kinds' columns
     owner = np.concatenate([o for o, _ in parts])
-    lengths = np.concatenate([np.diff(m.offsets) for _, m in parts])
-    pool = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
-    pool_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    order = np.argsort(owner, kind="stable")
-    assert len(owner) == n  # each record is of one kind
-    lengths = lengths[order]
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    take = np.repeat(pool_starts[order] - offsets[:-1], lengths) + np.arange(offsets[-1])
-    counts = np.ascontiguousarray(pool[take], np.uint32)
+    if len(parts[0][0]) == n:  # polygons only: in record order already
+        counts, offsets = parts[0][1].counts, parts[0][1].offsets
+    else:
+        pool = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
+        ends = np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]))
+        pool_offsets = np.concatenate([[0], ends]).astype(np.int64)
+        counts, offsets = take_ragged(pool, pool_offsets, np.argsort(owner, kind="stable"))
+    counts = counts[: offsets[-1]]
     bbox = np.empty((n, 4), np.float64)
     _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
     return Masks(counts, offsets, bbox)
+
+
+# Below this many string bytes (or polygon points, each an edge to walk) one thread
+# beats two.
+_SPLIT_MIN = 1 << 20
+_SPLIT_MIN_POINTS = 1 << 15
+
+
+def _in_halves(work, offsets: np.ndarray, min_items: int = _SPLIT_MIN) -> list:
+    """``work(lo, hi)`` over the groups ``offsets`` delimits (G + 1), in two halves of
+    about equal size on two threads where that pays (kernels release the GIL; the
+    threads live for this call only), else in one call: the results, in order."""
+    n = len(offsets) - 1
+    if n < 2 or int(offsets[-1] - offsets[0]) < min_items or (os.cpu_count() or 1) < 2:
+        return [work(0, n)]
+    mid = int(np.searchsorted(offsets, (offsets[0] + offsets[-1]) // 2))
+    mid = min(max(mid, 1), n - 1)
+    with ThreadPoolExecutor(1, thread_name_prefix="prcore-load") as pool:
+        second = pool.submit(work, mid, n)
+        first = work(0, mid)
+        return [first, second.result()]
+
+
+def _joined(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Counts columns made in parts (each written densely from 0) as one."""
+    if len(parts) == 1:
+        return parts[0]
+    counts = np.concatenate([c[: o[-1]] for c, o in parts])
+    offsets = [parts[0][1]]
+    for _, o in parts[1:]:
+        offsets.append(o[1:] + offsets[-1][-1])
+    return counts, np.concatenate(offsets)
 
 
 def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
@@ -750,11 +808,17 @@ def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndar
     point_offsets = np.zeros(len(polygons) + 1, np.int64)
     np.cumsum(lengths // 2, out=point_offsets[1:])
     ph, pw = np.ascontiguousarray(h[owner]), np.ascontiguousarray(w[owner])
-    bounds = np.empty(len(polygons) + 1, np.int64)
-    total = kernels.polys_rle_bounds(xy, point_offsets, pw, bounds)
-    counts = np.empty(total, np.uint32)
-    offsets = np.empty(len(polygons) + 1, np.int64)
-    kernels.polys_to_rle(xy, point_offsets, ph, pw, np.empty(bounds[-1], np.int64), counts, offsets)
+
+    def rasterise(lo: int, hi: int):
+        po = point_offsets[lo : hi + 1]
+        bounds = np.empty(hi - lo + 1, np.int64)
+        total = kernels.polys_rle_bounds(xy, po, pw[lo:hi], bounds)
+        counts = np.empty(total, np.uint32)
+        offsets = np.empty(hi - lo + 1, np.int64)
+        kernels.polys_to_rle(xy, po, ph[lo:hi], pw[lo:hi], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
+        return counts, offsets
+
+    counts, offsets = _joined(_in_halves(rasterise, point_offsets, _SPLIT_MIN_POINTS))
     # the parts of one object merged into one mask (annToRLE: maskUtils.merge)
     owners, first = np.unique(owner, return_index=True)
     groups = np.append(first, len(owner)).astype(np.int64)
@@ -831,18 +895,7 @@ def _encoded(strings: list, owner, h, w, where, kernels, boxes: bool = False):
     w = np.ascontiguousarray(w, np.int64)
     area = np.empty(n, np.int64)
     bbox = np.empty((n if boxes else 0, 4), np.float64)
-    bad = kernels.rle_from_strings(
-        buf,
-        starts,
-        ends,
-        h,
-        w,
-        False,
-        np.zeros(0, np.uint32),
-        np.empty(n + 1, np.int64),
-        area,
-        bbox,
-    )
+    bad = _check_strings(kernels, buf, starts, ends, h, w, False, area, bbox)
     if bad >= 0:
         text = strings[bad].encode() if type(strings[bad]) is str else strings[bad]
         one = np.frombuffer(text, np.uint8)
@@ -858,6 +911,26 @@ def _encoded(strings: list, owner, h, w, where, kernels, boxes: bool = False):
     return EncodedMasks(buf, starts, ends, h, w, area), (bbox if boxes else None)
 
 
+def _check_strings(kernels, buf, starts, ends, h, w, escaped, area, bbox) -> int:
+    """Decode every string without keeping its runs: its area (and box, unless ``bbox``
+    has no rows) into ``area`` and ``bbox``; the first that does not decode or does not
+    cover ``h * w`` pixels, or -1. On two threads for many strings."""
+    spans = np.zeros(len(starts) + 1, np.int64)
+    np.cumsum(ends - starts, out=spans[1:])
+    boxes = bbox.shape[0] > 0
+
+    def check(lo: int, hi: int) -> int:
+        bad = kernels.rle_from_strings(
+            buf, starts[lo:hi], ends[lo:hi], h[lo:hi], w[lo:hi], escaped,
+            np.zeros(0, np.uint32), np.empty(hi - lo + 1, np.int64), area[lo:hi],
+            bbox[lo:hi] if boxes else bbox,
+        )  # fmt: skip
+        return bad if bad < 0 else lo + bad
+
+    found = [bad for bad in _in_halves(check, spans) if bad >= 0]
+    return min(found) if found else -1
+
+
 def _decode(masks: EncodedMasks, kernels, rows: np.ndarray | None = None):
     """``(counts, offsets, area, bbox)`` of the masks at ``rows`` (all by default), decoded."""
     if rows is None:
@@ -869,7 +942,9 @@ def _decode(masks: EncodedMasks, kernels, rows: np.ndarray | None = None):
     offsets = np.empty(n + 1, np.int64)
     area = np.empty(n, np.int64)
     bbox = np.empty((n, 4), np.float64)
-    kernels.rle_from_strings(masks.buf, starts, ends, h, w, False, counts, offsets, area, bbox)
+    kernels.rle_from_strings(
+        masks.buf, starts, ends, h, w, masks.escaped, counts, offsets, area, bbox
+    )
     return counts[: offsets[-1]], offsets, area, bbox
 
 
@@ -914,11 +989,16 @@ def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detecti
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            # The byte scanner reads boxes only, and declines a record without one.
+            # The byte scanners: boxes only (declining a record without one), or masks
+            # (compressed RLE, with or without boxes); else the general path.
             cols = _scan(data) if iou_type == "bbox" else None
-            raw = None if cols is not None else _bytes_of(data, file)
-        if cols is not None:
-            return _detections_from_columns(file, gt, *cols)
+            if cols is not None:
+                return _detections_from_columns(file, gt, *cols)
+            if iou_type in ("bbox", "segm"):
+                found = _detections_from_mask_scan(file, gt, data, iou_type)
+                if found is not None:
+                    return found
+            raw = _bytes_of(data, file)
         records = parse_json(raw, file)
     else:
         file = "<detections>"
@@ -941,6 +1021,59 @@ def _scan(data: bytes | mmap.mmap):
     if cols is None or schema.detection_error(cols.bbox, cols.score) is not None:
         return None
     return cols.image_id, cols.category_id, cols.bbox, cols.score
+
+
+def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
+    """Detections from the mask scanner's columns, or None (the general path then reads
+    the file, and finds the located error of anything wrong here)."""
+    try:
+        from prcore.io.masks_scan import scan_mask_results
+    except ImportError:
+        return None
+    cols = scan_mask_results(data)
+    if cols is None:
+        return None
+    from prcore import _kernels
+
+    n = len(cols)
+    has_box = cols.has_box
+    rule = "box" if n and has_box[0] else "mask"
+    if rule == "box" and not has_box.all():
+        return None
+    if schema.box_error(cols.bbox[has_box]) or schema.score_error(cols.score):
+        return None
+    img, cat = _dense_ids(file, gt, cols.image_id, cols.category_id)
+    h = np.ascontiguousarray(cols.size[:, 0])
+    w = np.ascontiguousarray(cols.size[:, 1])
+    if iou_type == "segm":
+        img_h, img_w = _image_sizes_of(gt, file)
+        if ((img_h[img] != h) | (img_w[img] != w)).any():
+            return None
+    elif ((h < 0) | (w < 0) | (h * w >= schema.MASK_PIXEL_LIMIT)).any():
+        return None
+    starts = np.ascontiguousarray(cols.span[:, 0])
+    ends = np.ascontiguousarray(cols.span[:, 1])
+    area = np.empty(n, np.int64)
+    mask_box = np.empty((n if rule == "mask" else 0, 4), np.float64)
+    bad = _check_strings(_kernels, cols.buf, starts, ends, h, w, cols.escaped, area, mask_box)
+    if bad >= 0:
+        return None
+    masks = EncodedMasks(cols.buf, starts, ends, h, w, area, cols.escaped)
+    if rule == "box":
+        bbox, area = cols.bbox, None
+    else:  # loadRes: maskUtils.area, and toBbox where no box is given
+        mask_box[has_box] = cols.bbox[has_box]
+        bbox, area = mask_box, area.astype(np.float64)
+    bbox = np.ascontiguousarray(bbox, np.float64)
+    return Detections(
+        source=file,
+        img=img,
+        cat=cat,
+        bbox=bbox,
+        score=np.ascontiguousarray(cols.score, np.float64),
+        area=bbox[:, 2] * bbox[:, 3] if area is None else area,
+        masks=masks if iou_type == "segm" else None,
+    )
 
 
 def results_rule(records: list) -> str:
