@@ -29,6 +29,7 @@ from prcore.summary import (
     ClassRow,
     fmt_num,
     format_table,
+    stat_names,
     summary_lines,
     summary_stats,
 )
@@ -51,9 +52,10 @@ class SweepResult:
     """COCO stats after dropping detections below each score threshold."""
 
     rows: tuple[SweepRow, ...]
+    stat_names: tuple[str, ...] = STAT_NAMES  # the iou type's: 10 for keypoints
 
     def to_text(self) -> str:
-        headers = ["score >=", "dets", *STAT_NAMES]
+        headers = ["score >=", "dets", *self.stat_names]
         body = [
             [f"{r.score_threshold:g}", str(r.n_detections), *(fmt_num(v) for v in r.stats)]
             for r in self.rows
@@ -171,7 +173,7 @@ class EvaluationResult:
         return "\n".join(summary_lines(self.stats, self.params))
 
     def stats_dict(self) -> dict[str, float]:
-        return dict(zip(STAT_NAMES, self.stats.tolist()))
+        return dict(zip(stat_names(self.params), self.stats.tolist()))
 
     def _area_index(self, area: str) -> int:
         labels = self.params.area_rng_lbl
@@ -428,7 +430,7 @@ class EvaluationResult:
             stats = summary_stats(precision, recall, self.params)
             kept = int(np.count_nonzero(table.det_score >= thr))
             rows.append(SweepRow(score_threshold=thr, n_detections=kept, stats=stats.tolist()))
-        return SweepResult(tuple(rows))
+        return SweepResult(tuple(rows), stat_names(self.params))
 
     # ------------------------------------------------------------ serialisation
 
@@ -439,7 +441,7 @@ class EvaluationResult:
         return EvaluationReport(
             prcore_version=__version__,
             iou_type=self.params.iou_type,
-            stat_names=list(STAT_NAMES),
+            stat_names=list(stat_names(self.params)),
             stats=self.stats.tolist(),
             per_class=self.per_class(),
             params=self.params,

@@ -486,3 +486,21 @@ def test_params_sigmas():
             prcore.Params(iou_type="keypoints", kpt_oks_sigmas=bad)
     with pytest.raises(PrcoreInputError):
         prcore.Params(iou_type="bbox", kpt_oks_sigmas=[0.1])
+
+
+def test_sweep_and_views():
+    """The sweep's rows are pycocotools' stats on the detections scoring at least the cut;
+    the views read the 10 keypoint stats."""
+    gt, dets = keypoint_data(12, n_img=12, box="all")
+    result = prcore.evaluate(gt, dets, iou_type="keypoints")
+    sweep = result.sweep([0.3, 0.6])
+    for row in sweep.rows:
+        kept = [d for d in dets if d["score"] >= row.score_threshold]
+        ref = run_coco(COCO, COCOeval, gt, kept)
+        np.testing.assert_allclose(row.stats, ref.stats, rtol=0, atol=1e-12)
+    assert sweep.to_text().splitlines()[0].split()[-3:] == ["AR75", "ARm", "ARl"]
+    assert list(result.stats_dict()) == ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50",
+                                         "AR75", "ARm", "ARl"]  # fmt: skip
+    report = json.loads(result.to_json())
+    assert report["stat_names"] == list(result.stats_dict())
+    assert len(report["stats"]) == 10

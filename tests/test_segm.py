@@ -613,3 +613,12 @@ def test_scanner_cache_follows_the_tokenizer():
         digest.update((kernels / name).read_bytes())
     line = f'TOKENIZER_DIGEST = "{digest.hexdigest()[:16]}"'
     assert line in (kernels / "masks_scan.py").read_text()
+
+
+def test_sweep():
+    gt, dets = segm_data(32, n_img=10, box="all")
+    result = prcore.evaluate(gt, dets, iou_type="segm")
+    for row in result.sweep([0.3, 0.6]).rows:
+        kept = [d for d in dets if d["score"] >= row.score_threshold]
+        ref = run_coco(COCO, COCOeval, gt, kept, iou_type="segm")
+        np.testing.assert_allclose(row.stats, ref.stats, rtol=0, atol=1e-12)
