@@ -118,6 +118,11 @@ class PrcoreEvaluator(DatasetEvaluator):
         for inp, out in zip(inputs, outputs):
             if "instances" in out:
                 instances = out["instances"].to("cpu")
+                if instances.has("pred_keypoints"):
+                    # instances_to_coco_json subtracts 0.5 from the keypoints in place, and
+                    # .to("cpu") of a CPU tensor is no copy: without this, the model's outputs
+                    # would change under any evaluator that reads them after this one.
+                    instances.pred_keypoints = instances.pred_keypoints.clone()
                 self._records.extend(instances_to_coco_json(instances, inp["image_id"]))
 
     def evaluate(self):
