@@ -63,6 +63,9 @@ def state():
 
 
 import prcore  # what importing does is not the call's business; the call's is
+# The modules a first call imports: concurrent.futures imports logging, whose import
+# registers logging.shutdown with atexit (an import's effect, not the call's).
+import prcore.engine, prcore.result
 if os.environ.get("PRCORE_NO_NATIVE"):
     # numba's own start-up, which the first JIT call triggers: it imports scipy's BLAS
     # where scipy is installed (OpenBLAS then starts its thread pool) and colorama

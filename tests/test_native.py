@@ -375,3 +375,16 @@ def test_finding_the_build_imports_nothing_heavy():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_a_call_on_the_build_is_clean(built, tmp_path):
+    """tests/test_clean_call.py's check, with every kernel from the build: no process,
+    no thread left, no atexit hook, no process-wide setting changed, numba never imported."""
+    from test_clean_call import assert_clean, run_check
+
+    gt, dets = generate(5, n_img=1500)  # large enough to split work over threads
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text(json.dumps(dets))
+    report = run_check(_env(built), tmp_path / "gt.json", tmp_path / "dt.json")
+    assert not report["numba"]
+    assert_clean(report)
