@@ -8,20 +8,15 @@ build where one is present (:mod:`prcore._kernels.native`, no numba import) and
 numba's JIT otherwise.
 """
 
-from prcore._kernels.native import KERNELS, Kernel
-
-_handles: dict[str, Kernel] = {}
+from prcore._kernels.native import KERNELS, Kernel, handle
 
 
 def __getattr__(name: str) -> Kernel:
     if name not in KERNELS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    handle = _handles.get(name)
-    if handle is None:
-        handle = _handles.setdefault(name, Kernel(name))
-    return handle
+    return handle(name)
 
 
 def handles() -> list[Kernel]:
     """A handle for every registered kernel."""
-    return [__getattr__(name) for name in KERNELS]
+    return [handle(name) for name in KERNELS]

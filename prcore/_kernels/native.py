@@ -488,12 +488,21 @@ def _remove_other_builds(directory: Path, name: str) -> None:
             pass
 
 
+_handles: dict[str, Kernel] = {}
+
+
+def handle(name: str) -> Kernel:
+    """The one handle of the registered kernel ``name`` (made on first request)."""
+    found = _handles.get(name)
+    if found is None:
+        found = _handles.setdefault(name, Kernel(name))
+    return found
+
+
 def forget() -> None:
     """Look the build up again at the next call (after a build in this process, and in tests)."""
-    from prcore import _kernels
-
     global _loaded
     with _lock:
         _loaded = _UNSET
-        for handle in _kernels.handles():
-            handle._variants = None
+        for made in _handles.values():
+            made._variants = None
