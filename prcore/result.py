@@ -22,6 +22,7 @@ from prcore.curves import (
     pick_threshold,
 )
 from prcore.engine import Evaluation, MatchTable, accumulate
+from prcore.engine.match import MatchDetails, match
 from prcore.errors import PrcoreInputError
 from prcore.params import Params
 from prcore.summary import (
@@ -35,6 +36,7 @@ from prcore.summary import (
 )
 
 if TYPE_CHECKING:
+    from prcore.io.load import Detections, GroundTruth
     from prcore.report import EvaluationReport
 
 
@@ -143,6 +145,10 @@ class EvaluationResult:
     # The engine's packed match table, which the curves and the sweep read. Private:
     # its layout (two-bit states, cell order) is the engine's to change.
     _table: MatchTable = field(repr=False)
+    # The inputs' columns, kept for the per-object analysis views, which re-match
+    # with details (:meth:`_match_details`); the fast path never keeps those.
+    _ground_truth: GroundTruth | None = field(default=None, repr=False)
+    _detections: Detections | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, evaluation: Evaluation) -> EvaluationResult:
@@ -164,6 +170,8 @@ class EvaluationResult:
             cat_names=cat_names,
             n_detections=evaluation.n_detections,
             _table=_read_only(evaluation.table),
+            _ground_truth=ground_truth,
+            _detections=evaluation.detections,
         )
 
     # ------------------------------------------------------------ summary views
@@ -282,6 +290,43 @@ class EvaluationResult:
             for r in self.per_class()
         ]
         return format_table(["class", "AP", "AP50", "AP75", "AR", "GT", "dets"], rows)
+
+    def _match_details(
+        self,
+        iou: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+        use_cats: bool | None = None,
+    ) -> tuple[Params, MatchTable, MatchDetails]:
+        """Match again at one IoU threshold, area range and maxDets, keeping details.
+
+        ``iou`` may be any number in [0, 1], evaluated or not; ``area`` one of
+        ``params.area_rng_lbl``; ``max_dets`` one of ``params.max_dets`` (None:
+        the largest); ``use_cats`` None keeps the evaluation's. Matching at one
+        threshold gives the same matches as that threshold of a full run
+        (``evaluateImg`` treats thresholds independently), so these are
+        pycocotools' ``evalImgs`` for those parameters.
+
+        Returns the one-threshold, one-range, one-maxDets parameters, the
+        match table and the :class:`~prcore.engine.match.MatchDetails`.
+        """
+        value = checked_number("iou", iou)
+        if not 0.0 <= value <= 1.0:
+            raise PrcoreInputError(f"IoU threshold must be in [0, 1], got {value:g}", field="iou")
+        a = self._area_index(area)
+        m = self._max_det_index(max_dets)
+        if self._ground_truth is None or self._detections is None:
+            raise PrcoreInputError("this result was built without its inputs; re-evaluate")
+        p = self.params
+        params = p.replace(
+            iou_thrs=(value,),
+            area_rng=(p.area_rng[a],),
+            area_rng_lbl=(p.area_rng_lbl[a],),
+            max_dets=(p.max_dets[m],),
+            use_cats=p.use_cats if use_cats is None else bool(use_cats),
+        )
+        table, details = match(self._ground_truth, self._detections, params, details=True)
+        return params, table, details
 
     # ------------------------------------------------------------ curves
 

@@ -15,7 +15,7 @@ import numpy as np
 from prcore.engine.accumulate import accumulate
 from prcore.engine.match import MatchTable, match
 from prcore.errors import PrcoreInputError, PrcoreWarning
-from prcore.io.load import GroundTruth, load_detections, load_ground_truth
+from prcore.io.load import Detections, GroundTruth, load_detections, load_ground_truth
 from prcore.params import Params
 
 
@@ -25,6 +25,7 @@ class Evaluation:
 
     params: Params
     ground_truth: GroundTruth
+    detections: Detections
     table: MatchTable
     precision: np.ndarray
     recall: np.ndarray
@@ -61,6 +62,7 @@ def evaluate(
     return Evaluation(
         params=params,
         ground_truth=ground_truth,
+        detections=detections,
         table=table,
         precision=precision,
         recall=recall,
