@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,8 @@ from prcore.summary import (
 
 if TYPE_CHECKING:
     from prcore.io.load import Detections, GroundTruth
+    from prcore.objects import ObjectMatches
+    from prcore.operating import OperatingPointReport, ScoreThresholds
     from prcore.report import EvaluationReport
 
 
@@ -430,6 +432,69 @@ class EvaluationResult:
         if per_class and self.params.use_cats:
             picks = tuple(pick_threshold(c, **crit) for c in self.curves(iou, area, max_dets))
         return ThresholdReport(label, float(pooled.iou), area, pooled.max_dets, shared, picks)
+
+    def at_threshold(
+        self,
+        score: float | Mapping[int | str, float | None] | ScoreThresholds,
+        iou: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+        per_class: bool = True,
+        default: float | None = None,
+    ) -> OperatingPointReport:
+        """TP, FP, FN, precision, recall and F1 at score thresholds, per class and pooled.
+
+        Detections scoring at least the threshold are kept, over the whole
+        dataset, with pycocotools' matching (see :mod:`prcore.operating`).
+
+        Parameters
+        ----------
+        score : float, mapping or ScoreThresholds
+            One threshold for every class; or class (id or name; a digit
+            string that is not a name is an id) -> threshold, where None
+            means none; or what :func:`prcore.operating.read_thresholds`
+            read (its ``shared`` threshold is the default). A class given
+            no threshold is reported without counts and left out of the
+            pooled row.
+        iou : float
+            Any IoU threshold in [0, 1]; one not evaluated is matched again.
+        area : str
+            One of ``params.area_rng_lbl``.
+        max_dets : int or None
+            One of ``params.max_dets``; None is the largest.
+        per_class : bool
+            Include a row per class (when ``params.use_cats``).
+        default : float or None
+            Threshold of the classes a mapping leaves out.
+
+        Returns
+        -------
+        OperatingPointReport
+
+        Raises
+        ------
+        PrcoreInputError
+            Naming the argument (or mapping key) it cannot read: an unknown
+            class, a class given twice, a threshold that is not a finite number.
+        """
+        from prcore.operating import operating_points
+
+        return operating_points(self, score, iou, area, max_dets, per_class, default)
+
+    def matches(
+        self, iou: float = 0.5, area: str = "all", max_dets: int | None = None
+    ) -> ObjectMatches:
+        """Every detection and ground truth labelled by pycocotools' matching.
+
+        At one IoU threshold (any in [0, 1]), area range and maxDets (None:
+        the largest): each detection TP, FP, ignored, cut (beyond the
+        per-image maxDets) or not evaluated, with the ground truth it matched
+        and their IoU; each ground truth matched, missed, ignored or not
+        evaluated, with its detection. See :mod:`prcore.objects`.
+        """
+        from prcore.objects import object_matches
+
+        return object_matches(self, iou, area, max_dets)
 
     def truncation(self, iou: float = 0.5) -> str | None:
         """A note when the results stop at a score cut-off (e.g. detectron2's 0.05)."""
