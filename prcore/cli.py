@@ -8,6 +8,7 @@ temporary name, then renamed).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import secrets
@@ -179,6 +180,10 @@ def _score_thresholds(text: str) -> list[float]:
     return _numbers(text, "comma-separated finite numbers (e.g. 0.05,0.5)")
 
 
+def _score_threshold(text: str) -> float:
+    return _number(text, "a finite number (e.g. 0.5)", text)
+
+
 def _params(args) -> Params:
     labels, ranges = args.area_rng or (None, None)
     sigmas = _sigmas_param(args.kpt_sigmas)
@@ -305,6 +310,14 @@ def _save_plot(path: str, draw) -> None:
 
 
 def _cmd_threshold(args) -> int:
+    if args.write_thresholds and (args.at is not None or args.thresholds_file):
+        raise PrcoreInputError(
+            "--write-thresholds writes the thresholds a criterion picks: "
+            "use it with --min-precision, --min-recall or --best-f1"
+        )
+    _check_outputs(args.write_thresholds)
+    if args.at is not None or args.thresholds_file:
+        return _operating_points(args)
     result = _evaluate(args)
     report = result.select_thresholds(
         min_precision=args.min_precision,
@@ -319,6 +332,62 @@ def _cmd_threshold(args) -> int:
         import json
 
         text = json.dumps(report.to_dict(), indent=2).encode()
+        _atomic_write(args.json, lambda f: f.write(text))
+    if args.write_thresholds:
+        text = report.to_thresholds_json().encode()
+        _atomic_write(args.write_thresholds, lambda f: f.write(text))
+    return 0
+
+
+def _operating_points(args) -> int:
+    """``threshold --at S`` or ``--thresholds-file T.json``: what those thresholds give."""
+    from prcore.operating import read_thresholds
+
+    if args.thresholds_file:
+        thresholds = read_thresholds(args.thresholds_file)  # before the evaluation
+        if not args.per_class and thresholds.shared is None:
+            raise PrcoreInputError(
+                "--no-per-class applies the file's shared threshold, and it has none",
+                file=args.thresholds_file,
+                field="shared",
+            )
+        # --no-per-class: the shared threshold for every class, the pooled row alone
+        score = thresholds if args.per_class else dataclasses.replace(thresholds, per_class=())
+    result = _evaluate(args)
+    if not args.thresholds_file:
+        score = args.at
+    report = result.at_threshold(score, iou=args.iou, area=args.area, per_class=args.per_class)
+    print(report.to_text())
+    if args.json:
+        import json
+
+        text = json.dumps(report.to_dict(), indent=2).encode()
+        _atomic_write(args.json, lambda f: f.write(text))
+    return 0
+
+
+def _cmd_matches(args) -> int:
+    import prcore
+
+    params = _params(args)
+    _check_outputs(args.csv, args.json)
+    if not 0.0 <= args.iou <= 1.0:
+        raise PrcoreInputError(f"--iou must be in [0, 1], got {args.iou:g}")
+    _check_view(argparse.Namespace(area=args.area), params)
+    result = prcore.evaluate(args.gt, args.dt, params=params)
+    matches = result.matches(iou=args.iou, area=args.area)
+    counts = matches.counts()
+    print(
+        f"Matches at IoU={matches.iou:g}, area={matches.area}, maxDets={matches.max_dets} "
+        f"({matches.iou_type})"
+    )
+    for kind, labels in counts.items():
+        print(f"{kind.replace('_', ' ')}: " + ", ".join(f"{k} {n}" for k, n in labels.items()))
+    if args.csv:
+        text = matches.to_csv().encode()
+        _atomic_write(args.csv, lambda f: f.write(text))
+    if args.json:
+        text = matches.to_json().encode()
         _atomic_write(args.json, lambda f: f.write(text))
     return 0
 
@@ -466,6 +535,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-precision", type=float)
     g.add_argument("--min-recall", type=float)
     g.add_argument("--best-f1", action="store_true")
+    g.add_argument(
+        "--at",
+        type=_score_threshold,
+        metavar="S",
+        help="report TP, FP, FN, precision, recall and F1 at this score threshold, "
+        "per class and pooled",
+    )
+    g.add_argument(
+        "--thresholds-file",
+        metavar="T.json",
+        help="report the operating points the thresholds of this file (written by "
+        "--write-thresholds) give; with --no-per-class, its shared threshold alone",
+    )
+    p.add_argument(
+        "--write-thresholds",
+        metavar="OUT.json",
+        help="write the picked thresholds (class name -> threshold, and the shared one) "
+        "for --thresholds-file",
+    )
     p.add_argument(
         "--per-class",
         dest="per_class",
@@ -490,6 +578,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=_cmd_threshold)
+
+    p = sub.add_parser(
+        "matches", help="every detection and ground truth labelled by the matching (CSV, JSON)"
+    )
+    common(p)
+    p.add_argument(
+        "--iou",
+        type=float,
+        default=0.5,
+        help="IoU threshold to match at, any in [0, 1] (default: 0.5)",
+    )
+    p.add_argument("--area", default="all", help="area range, a label of --area-rng (default: all)")
+    p.add_argument("--csv", metavar="OUT.csv", help="write one row per detection and ground truth")
+    p.add_argument("--json", metavar="OUT.json", help="write the same as JSON")
+    p.set_defaults(func=_cmd_matches)
 
     p = sub.add_parser("sweep", help="COCO stats after dropping detections below each score")
     common(p)

@@ -337,3 +337,10 @@ class ThresholdReport:
             "shared": asdict(self.shared),
             "per_class": [asdict(p) for p in self.per_class],
         }
+
+    def to_thresholds_json(self) -> str:
+        """The picked thresholds as a thresholds file (class name -> threshold, the
+        shared one, how they were picked): see :mod:`prcore.operating`."""
+        from prcore.operating import ScoreThresholds
+
+        return ScoreThresholds.from_report(self).to_json()

@@ -166,6 +166,8 @@ class ScoreThresholds:
         The threshold for every class not in ``per_class``.
     criterion, iou, area, max_dets
         How they were chosen; information only (not applied when read back).
+    source : str or None
+        The file they were read from, for messages and reports.
     """
 
     per_class: tuple[tuple[str, float | None], ...] = ()
@@ -174,6 +176,7 @@ class ScoreThresholds:
     iou: float | None = None
     area: str | None = None
     max_dets: int | None = None
+    source: str | None = None
 
     @classmethod
     def from_report(cls, report: ThresholdReport) -> ScoreThresholds:
@@ -269,6 +272,7 @@ def thresholds_from_dict(data: object, file: str | None = None) -> ScoreThreshol
         iou=None if iou is None else threshold("iou", iou),
         area=area,
         max_dets=max_dets,
+        source=file,
     )
 
 
@@ -302,7 +306,9 @@ def _class_thresholds(
 ) -> tuple[np.ndarray, dict[int, str]]:
     """One threshold per category of ``params.cat_ids`` (NaN: none), and notes."""
     n_cat = len(result.params.cat_ids) if result.params.use_cats else 1
+    file, field = None, "score[{!r}]"
     if isinstance(score, ScoreThresholds):
+        file, field = score.source, "per_class.{}"
         default = score.shared if default is None else default
         score = dict(score.per_class) if result.params.use_cats else default
         if score is None:
@@ -321,20 +327,23 @@ def _class_thresholds(
     given = np.zeros(n_cat, bool)
     notes = {}
     for key, value in score.items():
+        where = dict(file=file, field=field.format(key))
         try:
             k = result._category_position(key)
         except PrcoreInputError as exc:
-            raise PrcoreInputError(exc.expected, field=f"score[{key!r}]") from None
+            raise PrcoreInputError(exc.expected, **where) from None
         if given[k]:
             raise PrcoreInputError(
-                f"category {result.cat_names[k]!r} is given twice (by name and by id)",
-                field=f"score[{key!r}]",
+                f"category {result.cat_names[k]!r} is given twice (by name and by id)", **where
             )
         given[k] = True
         if value is None:
             notes[k] = "no threshold given"
         else:
-            thr[k] = checked_number(f"score[{key!r}]", value)
+            try:
+                thr[k] = checked_number(where["field"], value)
+            except PrcoreInputError as exc:
+                raise PrcoreInputError(exc.expected, **where) from None
     missing = ~given
     thr[missing] = fallback
     if default is None:
@@ -355,6 +364,8 @@ def operating_points(
     """TP, FP, FN, precision, recall and F1 at score thresholds; see
     :meth:`prcore.result.EvaluationResult.at_threshold`."""
     per_class = checked_flag("per_class", per_class)
+    if isinstance(score, ScoreThresholds) and source is None:
+        source = score.source
     thr, notes = _class_thresholds(result, score, default)
     params = result.params
     evaluated = np.abs(params.iou_thrs_array() - checked_number("iou", iou)) <= 1e-9
