@@ -337,3 +337,18 @@ def test_cli_errors_write_nothing(files, tmp_path, capsys, extra, message):
 def test_label_vocabulary():
     assert DETECTION_LABELS == ("tp", "fp", "ignored", "cut", "not_evaluated")
     assert GROUND_TRUTH_LABELS == ("matched", "missed", "ignored", "not_evaluated")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--iou-thrs", "0.5,2"], ["--max-dets", "1,x"], ["--area-rng", "small=10:5"],
+     ["--iou", "1.5"], ["--area", "huge"], ["--csv", "nowhere/m.csv"]],
+)  # fmt: skip
+def test_cli_refuses_before_reading(flags, capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("evaluated despite a bad flag")
+
+    monkeypatch.setattr(prcore, "evaluate", never)
+    assert main(["matches", "missing_gt.json", "missing_dt.json", *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.out == ""

@@ -453,3 +453,14 @@ def test_cli_errors_write_nothing(files, tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_cli_reads_the_thresholds_file_before_evaluating(tmp_path, capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("evaluated despite a bad thresholds file")
+
+    monkeypatch.setattr(prcore, "evaluate", never)
+    bad = tmp_path / "t.json"
+    bad.write_text('{"shared": "high"}')
+    assert main(["threshold", "gt.json", "dt.json", "--thresholds-file", str(bad)]) == 2
+    assert f"{bad}: field 'shared': expected a number" in capsys.readouterr().err
