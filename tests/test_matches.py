@@ -13,11 +13,14 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from test_keypoints import keypoint_data, run_coco
 from test_operating_points import small
 from test_oracle_generated import generate
+from test_oracle_property import datasets
 from test_segm import segm_data
 
 import prcore
@@ -352,3 +355,22 @@ def test_cli_refuses_before_reading(flags, capsys, monkeypatch):
     assert main(["matches", "missing_gt.json", "missing_dt.json", *flags]) == 2
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(datasets(), st.sampled_from([1, 2, 100]), st.booleans())
+def test_random_datasets(data, max_det, use_cats):
+    """Small random datasets (equal IoUs, crowds, area bounds, ties): evalImgs, object
+    for object."""
+    gt, dets = data
+    assume(dets)  # pycocotools' loadRes fails on an empty list
+    result = prcore.evaluate(gt, dets, params=prcore.Params(max_dets=[max_det], use_cats=use_cats))
+    ev = run_coco(COCO, COCOeval, gt, dets, iou_type="bbox", summarize=False,
+                  maxDets=[max_det], useCats=int(use_cats))  # fmt: skip
+    for t, iou in [(0, 0.5), (5, 0.75)]:
+        for a, area in enumerate(result.params.area_rng_lbl):
+            assert_same_as_eval_imgs(result.matches(iou, area), ev, t, a, gt, dets)

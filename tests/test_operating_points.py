@@ -12,7 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from test_oracle_generated import generate
+from test_oracle_property import datasets
 
 import prcore
 from prcore.cli import main
@@ -464,3 +467,24 @@ def test_cli_reads_the_thresholds_file_before_evaluating(tmp_path, capsys, monke
     bad.write_text('{"shared": "high"}')
     assert main(["threshold", "gt.json", "dt.json", "--thresholds-file", str(bad)]) == 2
     assert f"{bad}: field 'shared': expected a number" in capsys.readouterr().err
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(datasets(), st.floats(0, 1), st.sampled_from([1, 2, 100]))
+def test_random_datasets(data, thr, max_det):
+    """Small random datasets (equal IoUs, crowds, area bounds, tied scores): the counts
+    recount pycocotools' evalImgs at every IoU threshold and area range."""
+    gt, dets = data
+    assume(dets)  # pycocotools' loadRes fails on an empty list
+    result = prcore.evaluate(gt, dets, params=prcore.Params(max_dets=[1, 2, 100]))
+    ev = run_pycocotools(gt, dets, summarize=False, maxDets=[1, 2, 100])
+    for t, iou in enumerate(result.params.iou_thrs[::3]):
+        for a, area in enumerate(result.params.area_rng_lbl):
+            report = result.at_threshold(thr, iou=iou, area=area, max_dets=max_det)
+            want = _oracle_counts(ev, thr, 3 * t, a, max_det)
+            got = {p.category_id: (p.tp, p.fp, p.fn, p.ignored) for p in report.per_class}
+            assert got == {c: want.get(c, (0, 0, 0, 0)) for c in result.params.cat_ids}
