@@ -373,7 +373,7 @@ def _cmd_matches(args) -> int:
     _check_outputs(args.csv, args.json)
     if not 0.0 <= args.iou <= 1.0:
         raise PrcoreInputError(f"--iou must be in [0, 1], got {args.iou:g}")
-    _check_view(argparse.Namespace(area=args.area), params)
+    _check_view(argparse.Namespace(area=args.area), params)  # --iou need not be evaluated
     result = prcore.evaluate(args.gt, args.dt, params=params)
     matches = result.matches(iou=args.iou, area=args.area)
     counts = matches.counts()

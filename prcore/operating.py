@@ -55,9 +55,10 @@ _THRESHOLDS_KEYS = (
 class OperatingPoint:
     """Counts and ratios at one score threshold, for one class or pooled.
 
-    ``threshold`` is None (and every count 0, every ratio NaN) for a class
-    given no threshold: it is left out of the pooled row. ``ignored`` counts
-    the kept detections that are neither true nor false positives.
+    ``threshold`` is None for a class given no threshold: it is skipped
+    (every count 0, every ratio NaN; ``n_gt`` still its ground truth) and left
+    out of the pooled row. ``ignored`` counts the kept detections that are
+    neither true nor false positives.
     """
 
     category_id: int | None
@@ -75,6 +76,8 @@ class OperatingPoint:
 
 
 def _point(cid, name, threshold, tp: int, fp: int, ignored: int, n_gt: int, note=None):
+    if threshold is None and cid is not None:  # a class skipped
+        return OperatingPoint(cid, name, None, 0, 0, 0, 0, int(n_gt), *[math.nan] * 3, note)
     fn = n_gt - tp
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = tp / (tp + fp) if tp + fp else math.nan

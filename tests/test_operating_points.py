@@ -118,6 +118,7 @@ def test_classes_left_out_of_a_mapping(small_result):
     cat, dog, bird = report.per_class
     assert _counts(cat) == (1, 2, 1, 0, 2)
     assert dog.threshold is None and dog.note == "not among the thresholds"
+    assert _counts(dog) == (0, 0, 0, 0, 1) and all(math.isnan(x) for x in _ratios(dog))
     assert _counts(report.pooled) == _counts(cat)
     with_default = small_result.at_threshold({"cat": 0.5}, default=0.5)
     assert with_default.to_dict() == small_result.at_threshold(0.5).to_dict()
