@@ -343,19 +343,18 @@ def _operating_points(args) -> int:
     """``threshold --at S`` or ``--thresholds-file T.json``: what those thresholds give."""
     from prcore.operating import read_thresholds
 
+    score = args.at
     if args.thresholds_file:
-        thresholds = read_thresholds(args.thresholds_file)  # before the evaluation
-        if not args.per_class and thresholds.shared is None:
-            raise PrcoreInputError(
-                "--no-per-class applies the file's shared threshold, and it has none",
-                file=args.thresholds_file,
-                field="shared",
-            )
-        # --no-per-class: the shared threshold for every class, the pooled row alone
-        score = thresholds if args.per_class else dataclasses.replace(thresholds, per_class=())
+        score = read_thresholds(args.thresholds_file)  # a bad file fails before evaluating
+        if not args.per_class:  # the shared threshold for every class, the pooled row alone
+            if score.shared is None:
+                raise PrcoreInputError(
+                    "--no-per-class applies the file's shared threshold, and it has none",
+                    file=args.thresholds_file,
+                    field="shared",
+                )
+            score = dataclasses.replace(score, per_class=())
     result = _evaluate(args)
-    if not args.thresholds_file:
-        score = args.at
     report = result.at_threshold(score, iou=args.iou, area=args.area, per_class=args.per_class)
     print(report.to_text())
     if args.json:
