@@ -224,10 +224,11 @@ def object_matches(
     hit = m >= 0
     g_pos = np.where(hit, details.g_cells[d_cell] + m, -1)  # position in g_index
     pair = details.sim_offsets[d_cell] + d_local * g_count[d_cell] + m
-    d_iou = np.where(hit, details.sim[np.where(hit, pair, 0)] if len(details.sim) else 0, np.nan)
+    d_iou = np.full(len(d_index), np.nan)
+    d_iou[hit] = details.sim[pair[hit]]
     d_area = dets.area[d_index]
-    outside = (d_area < lo) | (d_area > hi)
-    d_ignored = np.where(hit, g_ignored[np.maximum(g_pos, 0)], outside)
+    d_ignored = (d_area < lo) | (d_area > hi)  # unmatched: outside the range
+    d_ignored[hit] = g_ignored[g_pos[hit]]  # matched: as the ground truth
 
     # Detections: every result in file order.
     det_label = np.full(n_det, "not_evaluated", dtype="<U13")

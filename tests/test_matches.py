@@ -127,6 +127,18 @@ def test_an_iou_not_evaluated(small_result):
     assert _labels(m.ground_truths)[4] == ("ignored", 6)
 
 
+def test_no_ground_truth_or_no_detection():
+    gt, dets = small()
+    nothing = prcore.evaluate({**gt, "annotations": []}, dets).matches()
+    assert nothing.detections.label.tolist() == ["fp"] * 8
+    assert nothing.ground_truths.id.tolist() == []
+    assert np.isnan(nothing.detections.iou).all()
+    none = prcore.evaluate(gt, []).matches(max_dets=1)
+    assert none.detections.id.tolist() == []
+    assert none.ground_truths.label.tolist() == ["missed"] * 3 + ["ignored"]
+    assert none.to_csv().count("\n") == 5 and json.loads(none.to_json())["detections"] == []
+
+
 def test_values_are_frozen_and_serialise(small_result):
     m = small_result.matches()
     with pytest.raises(ValueError):

@@ -142,6 +142,16 @@ def test_nothing_kept(small_result):
     assert (report.per_class[0].recall, report.per_class[0].f1) == (0.0, 0.0)
 
 
+def test_no_ground_truth_or_no_detection():
+    gt, dets = small()
+    nothing = prcore.evaluate({**gt, "annotations": []}, dets).at_threshold(0.5).pooled
+    assert _counts(nothing) == (0, 6, 0, 0, 0)  # all six kept are false positives
+    assert (nothing.precision, nothing.f1) == (0.0, 0.0) and math.isnan(nothing.recall)
+    none = prcore.evaluate(gt, []).at_threshold(0.5).pooled
+    assert _counts(none) == (0, 0, 3, 0, 3)
+    assert math.isnan(none.precision) and (none.recall, none.f1) == (0.0, 0.0)
+
+
 def test_pooled_only(small_result):
     report = small_result.at_threshold(0.5, per_class=False)
     assert report.per_class == () and _counts(report.pooled) == (2, 2, 1, 2, 3)
