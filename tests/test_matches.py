@@ -288,6 +288,9 @@ def test_keypoints():
     gt, dets = keypoint_data(0, n_img=12)
     labels = _check(gt, dets, iou_type="keypoints")
     assert labels >= {"tp", "fp", "matched", "missed", "ignored"}
+    # computeOks reads the empty (image, -1) cell: with useCats=0 nothing matches
+    labels = _check(gt, dets, iou_type="keypoints", useCats=0)
+    assert "tp" not in labels and "fp" in labels
 
 
 # ---------------------------------------------------------------- command line
