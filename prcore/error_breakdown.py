@@ -28,8 +28,9 @@ error of that type, and nothing else, as TIDE's oracle does:
 
 AP is COCO's: 101-point interpolation at ``t_f``, the mean over the classes
 with ground truth (computed as ``COCOeval.accumulate`` does, so the base AP
-is pycocotools' AP at that threshold; a class left without positives by the
-Miss fix has AP 0). Two choices differ from the ``tidecv`` package: the
+is pycocotools' AP at that threshold). A class the Miss fix leaves without
+positives has AP 0 if it has detections, and leaves the mean if it has none,
+as in TIDE. Two choices differ from the ``tidecv`` package: the
 matching is pycocotools' (crowds and area ranges as COCO treats them; tidecv
 matches by its own rule, and averages classes with detections but no ground
 truth into its mAP as 0), and the one error fixed per ground truth is chosen
@@ -174,17 +175,19 @@ def _average_precisions(
     (descending score, then image, then rank in the image); precision is
     ``tp / (tp + fp + eps)``, made non-increasing from the right, read at the
     first point reaching each recall threshold (0 past the curve's end).
-    A class with no positives has AP 0.
+    A class left with no positives has AP 0, or NaN (it leaves the mean) when
+    it has no detection either, as in TIDE (``APDataObject.is_empty``).
     """
     sel = np.flatnonzero(keep)
     order = sel[np.lexsort((rank[sel], img[sel], -score[sel], cat[sel]))]
     bounds = np.searchsorted(cat[order], np.arange(len(n_pos) + 1))
     out = np.zeros(len(classes), np.float64)
     for j, k in enumerate(classes.tolist()):
-        if n_pos[k] <= 0:
-            continue
         is_tp = tp[order[bounds[k] : bounds[k + 1]]]
         nd = len(is_tp)
+        if n_pos[k] <= 0:
+            out[j] = 0.0 if nd else np.nan
+            continue
         if nd == 0:
             continue
         tps = np.cumsum(is_tp).astype(np.float64)
@@ -309,7 +312,7 @@ def error_breakdown(
     no_fn = ap_of(pos=np.bincount(o.gt_cat[o.gt_matched], minlength=k))
 
     def mean(x: np.ndarray) -> float:
-        return float(np.mean(x)) if len(x) else float("nan")
+        return float(np.mean(x[~np.isnan(x)])) if (~np.isnan(x)).any() else float("nan")
 
     ap_per_class = np.full(k, np.nan)
     ap_per_class[classes] = base
