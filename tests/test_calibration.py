@@ -166,3 +166,32 @@ def test_pooled_is_the_classes_together_on_generated_data():
     assert cal.pooled.true_positives.sum() == pooled.tp[0]
     assert cal.pooled.counts.sum() == pooled.tp[0] + pooled.fp[0]
     assert 0 < cal.ece < 1
+
+
+def test_command_line(tmp_path, capsys):
+    import json
+
+    from prcore.cli import main
+
+    gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt.write_text(json.dumps(GT))
+    dt.write_text(json.dumps(DETS))
+    out = tmp_path / "cal.json"
+    assert main(["calibration", str(gt), str(dt), "--bins", "4", "--json", str(out)]) == 0
+    assert json.loads(out.read_text()) == prcore.evaluate(GT, DETS).calibration(bins=4).to_dict()
+    assert "ECE 0.113" in capsys.readouterr().out
+    assert main(["calibration", str(gt), str(dt), "--class", "b", "--bins", "2"]) == 0
+    assert capsys.readouterr().out.startswith("Calibration of b ")
+    logits = tmp_path / "logits.json"
+    logits.write_text(json.dumps([det(1, box(0), 3.5)]))
+    for args in (
+        [str(dt), "--class", "zebra"],
+        [str(dt), "--bins", "0"],
+        [str(dt), "--iou", "0.52"],
+        [str(logits)],
+    ):
+        target = tmp_path / "bad.json"
+        assert main(["calibration", str(gt), *args, "--json", str(target)]) == 2
+        assert not target.exists()
+        err = capsys.readouterr().err
+        assert err.startswith("prcore: error:") and err.count("\n") == 1

@@ -183,3 +183,26 @@ def test_masks_and_keypoints():
         if kind == "keypoints":  # OKS pairs no two categories
             off = cm.counts[:k, :k] - np.diag(np.diag(cm.counts[:k, :k]))
             assert off.sum() == 0
+
+
+def test_command_line(tmp_path, capsys):
+    import json
+
+    from prcore.cli import main
+
+    gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt.write_text(json.dumps(GT))
+    dt.write_text(json.dumps(DETS))
+    out = tmp_path / "cm.csv"
+    assert main(["confusion", str(gt), str(dt), "--score", "0", "--csv", str(out)]) == 0
+    assert out.read_text() == prcore.evaluate(GT, DETS).confusion(score=0).to_csv()
+    assert "background" in capsys.readouterr().out
+    # any IoU, evaluated or not; fractions with --normalize
+    assert main(["confusion", str(gt), str(dt), "--iou", "0.95", "--normalize", "true"]) == 0
+    assert "0.5000" in capsys.readouterr().out
+    for bad in (["--normalize", "rows"], ["--iou", "1.5"], ["--score", "inf"], ["--area", "x"]):
+        target = tmp_path / "bad.csv"
+        assert main(["confusion", str(gt), str(dt), "--csv", str(target), *bad]) == 2
+        assert not target.exists()
+        err = capsys.readouterr().err
+        assert err.startswith("prcore: error:") and err.count("\n") == 1

@@ -213,3 +213,28 @@ def test_masks_and_keypoints():
     eb = r.error_breakdown()
     assert abs(eb.ap - r.stats[1]) <= 1e-12
     assert eb.counts[0] == 0  # OKS pairs no two categories: no classification error
+
+
+def test_command_line(tmp_path, capsys):
+    import json
+
+    from prcore.cli import main
+
+    gt_dict = ground_truth((A, A1), (A, A2))
+    dets = [det(A, A2, 0.9), det(A, (0, 0, 10, 4), 0.8)]
+    gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt.write_text(json.dumps(gt_dict))
+    dt.write_text(json.dumps(dets))
+    out = tmp_path / "errors.json"
+    assert main(["errors", str(gt), str(dt), "--json", str(out)]) == 0
+    assert json.loads(out.read_text()) == breakdown(gt_dict, dets).to_dict()
+    assert "Loc" in capsys.readouterr().out
+    # --iou is any threshold (matching again), not only an evaluated one
+    assert main(["errors", str(gt), str(dt), "--iou", "0.42", "--background-iou", "0.3"]) == 0
+    assert "IoU=0.42" in capsys.readouterr().out
+    for bad in (["--background-iou", "0.6"], ["--iou", "2"], ["--area", "huge"]):
+        target = tmp_path / "bad.json"
+        assert main(["errors", str(gt), str(dt), "--json", str(target), *bad]) == 2
+        assert not target.exists()
+        err = capsys.readouterr().err
+        assert err.startswith("prcore: error:") and err.count("\n") == 1
