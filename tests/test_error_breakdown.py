@@ -238,3 +238,141 @@ def test_command_line(tmp_path, capsys):
         assert not target.exists()
         err = capsys.readouterr().err
         assert err.startswith("prcore: error:") and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- a plain reference
+
+
+def tide_reference(gt: dict, dets: list, t_f: float = 0.5, t_b: float = 0.1):
+    """TIDE's rules written plainly, one detection at a time, on pycocotools' own
+    matching (its ``evalImgs``) and its IoUs (``maskUtils.iou``): counts and dAP."""
+    from collections import defaultdict
+
+    from pycocotools import mask as mask_utils
+
+    from pycocotools_oracle import run_pycocotools
+
+    ev = run_pycocotools(
+        gt, dets, summarize=False, iouThrs=[t_f], areaRng=[[0, 1e10]], areaRngLbl=["all"]
+    )
+    cat_ids, img_ids = ev.params.catIds, ev.params.imgIds
+    dets_out = []
+    for k in range(len(cat_ids)):
+        for i in range(len(img_ids)):
+            e = ev.evalImgs[k * len(img_ids) + i]
+            if e is None:
+                continue
+            for r, did in enumerate(e["dtIds"]):
+                match, ignored = int(e["dtMatches"][0, r]), bool(e["dtIgnore"][0, r])
+                state = 2 if ignored else (1 if match else 0)
+                dets_out.append(
+                    {"id": did, "k": k, "i": i, "rank": r, "score": e["dtScores"][r],
+                     "state": state, "gt": match}
+                )  # fmt: skip
+    objects = [a for a in ev.cocoGt.dataset["annotations"] if not a["iscrowd"]]
+    used = {d["gt"] for d in dets_out if d["state"] == 1}
+    in_image = defaultdict(list)
+    for a in objects:
+        in_image[a["image_id"]].append(a)
+
+    kinds, targets = {}, {}
+    for d in dets_out:
+        if d["state"] != 0:
+            continue
+        here = in_image[img_ids[d["i"]]]
+        box = ev.cocoDt.anns[d["id"]]["bbox"]
+        ious = (
+            list(mask_utils.iou([box], [g["bbox"] for g in here], [0] * len(here))[0])
+            if here
+            else []
+        )  # noqa: E501
+        mine = cat_ids[d["k"]]
+        same = [(v, g["id"]) for v, g in zip(ious, here) if g["category_id"] == mine and v > 0]
+        other = [(v, g["id"]) for v, g in zip(ious, here) if g["category_id"] != mine and v > 0]
+        best_same = max(same, key=lambda x: x[0], default=(0.0, None))
+        best_other = max(other, key=lambda x: x[0], default=(0.0, None))
+        best_used = max((v for v, g in same if g in used), default=0.0)
+        if best_same[1] is not None and t_b <= best_same[0] < t_f:
+            kinds[d["id"]], targets[d["id"]] = "localization", best_same[1]
+        elif best_other[0] >= t_f:
+            kinds[d["id"]], targets[d["id"]] = "classification", best_other[1]
+        elif best_used >= t_f:
+            kinds[d["id"]] = "duplicate"
+        elif max(ious, default=0.0) < t_b or max(ious, default=0.0) <= 0:  # none overlaps
+            kinds[d["id"]] = "background"
+        else:
+            kinds[d["id"]] = "both"
+    aimed = set(targets.values())
+    missed = [a for a in objects if a["id"] not in used and a["id"] not in aimed]
+    n_pos = [sum(a["category_id"] == c for a in objects) for c in cat_ids]
+
+    def mean_ap(points, positives):
+        """COCOeval.accumulate at one threshold, per class, then the mean; a class
+        with neither positives nor detections leaves the mean."""
+        aps = []
+        for k in range(len(cat_ids)):
+            if n_pos[k] == 0:
+                continue  # not a class of the base AP
+            mine = sorted((p for p in points if p[0] == k), key=lambda p: (-p[1], p[2], p[3]))
+            if positives[k] == 0:
+                if mine:
+                    aps.append(0.0)
+                continue
+            tp = np.cumsum([p[4] for p in mine]).astype(float)
+            fp = np.cumsum([not p[4] for p in mine]).astype(float)
+            rc = tp / positives[k]
+            pr = list(tp / (fp + tp + np.spacing(1)))
+            for j in range(len(pr) - 1, 0, -1):
+                pr[j - 1] = max(pr[j - 1], pr[j])
+            q = [0.0] * 101
+            for ri, pi in enumerate(np.searchsorted(rc, ev.params.recThrs, side="left")):
+                if pi >= len(pr):
+                    break
+                q[ri] = pr[pi]
+            aps.append(float(np.mean(q)))
+        return float(np.mean(aps))
+
+    def fixed(kind):
+        """The points after fixing ``kind``: TIDE's oracle."""
+        best = {}
+        for d in dets_out:  # the highest-scoring error of this kind on each free object
+            t = targets.get(d["id"])
+            if kinds.get(d["id"]) == kind and t is not None and t not in used:
+                if t not in best or d["score"] > best[t]["score"]:
+                    best[t] = d
+        winners = {d["id"] for d in best.values()}
+        cat_of = {a["id"]: cat_ids.index(a["category_id"]) for a in objects}
+        points = []
+        for d in dets_out:
+            k, tp = d["k"], d["state"] == 1
+            if d["state"] == 2:
+                continue
+            if kinds.get(d["id"]) == kind:
+                if d["id"] not in winners:
+                    continue
+                tp = True
+                if kind == "classification":
+                    k = cat_of[targets[d["id"]]]
+            points.append((k, d["score"], d["i"], d["rank"], tp))
+        return points
+
+    base_points = fixed("none")
+    base = mean_ap(base_points, n_pos)
+    deltas = []
+    for kind in ERROR_TYPES[:5]:
+        deltas.append(mean_ap(fixed(kind), n_pos) - base)
+    fewer = [n - sum(cat_ids.index(a["category_id"]) == k for a in missed)
+             for k, n in enumerate(n_pos)]  # fmt: skip
+    deltas.append(mean_ap(base_points, fewer) - base)
+    counts = [sum(v == kind for v in kinds.values()) for kind in ERROR_TYPES[:5]]
+    return base, counts + [len(missed)], deltas
+
+
+@pytest.mark.parametrize(("seed", "t_f", "t_b"), [(21, 0.5, 0.1), (22, 0.75, 0.3), (23, 0.5, 0.0)])
+def test_agrees_with_a_plain_reference_on_generated_boxes(seed, t_f, t_b):
+    gt, dets = generate(seed, n_img=30, n_cat=4)
+    base, counts, deltas = tide_reference(gt, dets, t_f, t_b)
+    eb = prcore.evaluate(gt, dets).error_breakdown(iou=t_f, background_iou=t_b)
+    assert eb.counts.tolist() == counts
+    assert abs(eb.ap - base) <= 1e-12
+    np.testing.assert_allclose(eb.delta_ap, deltas, rtol=0, atol=1e-12)
