@@ -206,3 +206,58 @@ def test_command_line(tmp_path, capsys):
         assert not target.exists()
         err = capsys.readouterr().err
         assert err.startswith("prcore: error:") and err.count("\n") == 1
+
+
+def confusion_reference(gt: dict, dets: list, t: float, score: float) -> np.ndarray:
+    """The module's rule written plainly on pycocotools' own matching (``evalImgs``)
+    and IoUs (``maskUtils.iou``), one image and one detection at a time."""
+    from collections import defaultdict
+
+    from pycocotools import mask as mask_utils
+
+    from pycocotools_oracle import run_pycocotools
+
+    ev = run_pycocotools(
+        gt, dets, summarize=False, iouThrs=[t], areaRng=[[0, 1e10]], areaRngLbl=["all"]
+    )
+    cat_ids, img_ids = ev.params.catIds, ev.params.imgIds
+    k_all = len(cat_ids)
+    counts = np.zeros((k_all + 1, k_all + 1), np.int64)
+    taken, left = set(), defaultdict(list)
+    for k in range(k_all):
+        for i, img in enumerate(img_ids):
+            e = ev.evalImgs[k * len(img_ids) + i]
+            if e is None:
+                continue
+            for r, did in enumerate(e["dtIds"]):
+                if e["dtScores"][r] < score or e["dtIgnore"][0, r]:
+                    continue
+                if e["dtMatches"][0, r]:
+                    counts[k, k] += 1
+                    taken.add(int(e["dtMatches"][0, r]))
+                else:
+                    left[img].append((e["dtScores"][r], k, ev.cocoDt.anns[did]["bbox"]))
+    objects = defaultdict(list)
+    for a in ev.cocoGt.dataset["annotations"]:
+        if not a["iscrowd"] and a["id"] not in taken:
+            objects[a["image_id"]].append(a)
+    for img in img_ids:
+        free = list(objects[img])
+        for _, k, box in sorted(left[img], key=lambda x: -x[0]):
+            ious = mask_utils.iou([box], [g["bbox"] for g in free], [0] * len(free))
+            ious = list(ious[0]) if free else []
+            best = max(range(len(free)), key=lambda j: ious[j], default=None)
+            if best is not None and ious[best] >= t:
+                counts[cat_ids.index(free.pop(best)["category_id"]), k] += 1
+            else:
+                counts[k_all, k] += 1
+        for g in free:
+            counts[cat_ids.index(g["category_id"]), k_all] += 1
+    return counts
+
+
+@pytest.mark.parametrize(("seed", "t", "score"), [(31, 0.5, 0.5), (32, 0.3, 0.1), (33, 0.75, 0.0)])
+def test_agrees_with_a_plain_reference_on_generated_boxes(seed, t, score):
+    gt, dets = generate(seed, n_img=30, n_cat=4)
+    cm = prcore.evaluate(gt, dets).confusion(iou=t, score=score)
+    np.testing.assert_array_equal(cm.counts, confusion_reference(gt, dets, t, score))
