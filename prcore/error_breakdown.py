@@ -64,7 +64,9 @@ class ErrorBreakdown:
         AP at ``iou`` over the classes with ground truth (pycocotools'),
         NaN when no class has any.
     delta_ap : float64 (6,)
-        AP gained by fixing each type alone, in ``ERROR_TYPES`` order.
+        AP gained by fixing each type alone, in ``ERROR_TYPES`` order; NaN
+        for ``missed`` when that fix leaves no class to average (every object
+        missed, no detection at all).
     counts : int64 (6,)
         Errors of each type: detections for the first five, ground truths
         for ``missed``.
