@@ -3,7 +3,7 @@
 Read off the evaluation's own matching at one evaluated IoU threshold: each
 detection kept (within maxDets) that pycocotools does not ignore is a true
 or a false positive. Scores are binned over [0, 1] in ``B`` equal-width bins
-(``[e_b, e_{b+1})``, the last one closed); for bin ``b`` with ``n_b``
+(``[b / B, (b + 1) / B)``, the last one closed); for bin ``b`` with ``n_b``
 detections, ``precision_b`` is the fraction of true positives and
 ``score_b`` the mean score. With ``N = sum n_b``:
 
@@ -230,7 +230,9 @@ def calibration(
             f"detections score outside it (from {bad.min():g} to {bad.max():g})",
             field="score",
         )
-    edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    # k / B, correctly rounded: a score of 0.3 opens bin 3 of 10 (linspace's
+    # 3 * 0.1 is 0.30000000000000004, which would leave it in bin 2).
+    edges = np.arange(int(bins) + 1, dtype=np.float64) / int(bins)
     edges.setflags(write=False)
     is_tp = states == 1
     pooled = reliability_curve(scores[live], is_tp[live], edges, None, "all classes")

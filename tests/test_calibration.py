@@ -195,3 +195,43 @@ def test_command_line(tmp_path, capsys):
         assert not target.exists()
         err = capsys.readouterr().err
         assert err.startswith("prcore: error:") and err.count("\n") == 1
+
+
+def test_agrees_with_pycocotools_matches_on_generated_data():
+    """Bins, ECE and MCE from pycocotools' own ``evalImgs`` (IoU .5, area all,
+    maxDets 100), counted plainly."""
+    from pycocotools_oracle import run_pycocotools
+
+    gt, dets = generate(4, n_img=40, n_cat=5)
+    ev = run_pycocotools(gt, dets, summarize=False)
+    scores, tps = [], []
+    n_area, n_img = len(ev.params.areaRng), len(ev.params.imgIds)
+    for k in range(len(ev.params.catIds)):
+        for i in range(n_img):
+            e = ev.evalImgs[k * n_area * n_img + i]  # area "all" is the first
+            if e is None:
+                continue
+            for r in range(len(e["dtIds"])):
+                if not e["dtIgnore"][0, r]:
+                    scores.append(e["dtScores"][r])
+                    tps.append(bool(e["dtMatches"][0, r]))
+    scores, tps = np.array(scores), np.array(tps)
+    inner = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    b = (scores[:, None] >= inner).sum(1)  # a score on an edge opens the next bin
+    assert np.isin(scores, inner).any()  # and some do, here
+    counts = np.bincount(b, minlength=10)
+    precision = np.bincount(b, tps, 10) / counts
+    mean_score = np.bincount(b, scores, 10) / counts
+    gap = np.abs(precision - mean_score)
+    cal = prcore.evaluate(gt, dets).calibration()
+    np.testing.assert_array_equal(cal.pooled.counts, counts)
+    np.testing.assert_allclose(cal.pooled.precision, precision, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(cal.pooled.mean_score, mean_score, rtol=1e-14)
+    assert cal.ece == pytest.approx(np.sum(counts / counts.sum() * gap), rel=1e-12)
+    assert cal.mce == pytest.approx(gap.max(), rel=1e-12)
+
+
+def test_a_score_on_an_edge_opens_the_next_bin():
+    dets = [det(1, box(0), 0.3), det(1, box(1), 0.6), det(1, box(2), 0.7), det(1, FAR, 0.1)]
+    c = prcore.evaluate(GT, dets).calibration(bins=10).pooled
+    np.testing.assert_array_equal(c.counts, [0, 1, 0, 1, 0, 0, 1, 1, 0, 0])
