@@ -355,7 +355,9 @@ def _draw_confusion(cm, normalize):
     from prcore.display import ConfusionMatrixDisplay
 
     matplotlib.use("Agg")
-    return ConfusionMatrixDisplay(cm, normalize).plot().figure_
+    fig = ConfusionMatrixDisplay(cm, normalize).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
 
 
 def _cmd_errors(args) -> int:
@@ -380,7 +382,9 @@ def _draw_errors(eb):
     from prcore.display import ErrorBreakdownDisplay
 
     matplotlib.use("Agg")
-    return ErrorBreakdownDisplay(eb).plot().figure_
+    fig = ErrorBreakdownDisplay(eb).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
 
 
 def _cmd_calibration(args) -> int:
@@ -401,7 +405,9 @@ def _draw_calibration(cal, category):
     from prcore.display import ReliabilityDisplay
 
     matplotlib.use("Agg")
-    return ReliabilityDisplay(cal.curve(category), cal.edges, cal.iou).plot().figure_
+    fig = ReliabilityDisplay(cal.curve(category), cal.edges, cal.iou).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
 
 
 def _unit_interval(text: str) -> float:

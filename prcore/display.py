@@ -404,7 +404,7 @@ class ConfusionMatrixDisplay:
         ax.set_ylabel("true class")
         m = self.matrix
         shown = "counts" if self.normalize is None else f"normalised over {self.normalize}"
-        ax.set_title(f"Confusion (IoU={m.iou:g}, score >= {m.score_threshold:g}; {shown})")
+        ax.set_title(f"Confusion matrix\nIoU={m.iou:g}, score >= {m.score_threshold:g}, {shown}")
         self.colorbar_ = ax.figure.colorbar(im, ax=ax) if colorbar else None
         self.ax_, self.figure_, self.im_, self.text_ = ax, ax.figure, im, text
         return self
