@@ -157,7 +157,17 @@ class ErrorBreakdown:
             ["special", "FalsePos", "FalseNeg"],
             [["dAP", pts(self.false_positive_delta_ap), pts(self.false_negative_delta_ap)]],
         )
-        return f"{head}\n(AP and dAP in points: AP x 100)\n\n{main}\n\n{special}"
+        per_class = format_table(
+            ["class", "AP", *SHORT_NAMES],
+            [
+                [name, pts(self.ap_per_class[k]), *map(str, self.counts_per_class[:, k].tolist())]
+                for k, name in enumerate(self.category_names)
+            ],
+        )
+        return (
+            f"{head}\n(AP and dAP in points: AP x 100)\n\n{main}\n\n{special}\n\n"
+            f"errors per class (detections by predicted class, Miss by true class)\n{per_class}"
+        )
 
 
 def _average_precisions(

@@ -169,6 +169,17 @@ def test_text_and_dict():
     eb = breakdown(gt, [det(A, A2, 0.9), det(A, (0, 0, 10, 4), 0.8)])
     text = eb.to_text()
     assert "Cls" in text and "Miss" in text and f"{100 * 50 / 101:.2f}" in text
+    assert text.splitlines()[-2].split() == [
+        "a",
+        f"{100 * 51 / 101:.2f}",
+        "0",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+    ]
+    assert text.splitlines()[-1].split() == ["b", "-", "0", "0", "0", "0", "0", "0"]
     d = eb.to_dict()
     assert d["errors"]["localization"] == {"count": 1, "delta_ap": pytest.approx(50 / 101)}
     assert [c["name"] for c in d["per_class"]] == ["a", "b"]
