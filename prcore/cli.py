@@ -397,6 +397,108 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _write_json(path: str | None, data: dict) -> None:
+    if path:
+        import json
+
+        text = json.dumps(data, indent=2).encode()
+        _atomic_write(path, lambda f: f.write(text))
+
+
+def _cmd_confusion(args) -> int:
+    result = _evaluate(args)
+    cm = result.confusion(iou=args.match_iou, score=args.score, area=args.area)
+    print(cm.to_text(args.normalize))
+    if args.csv:
+        csv = cm.to_csv(args.normalize).encode()
+        _atomic_write(args.csv, lambda f: f.write(csv))
+    if args.plot:
+        _save_plot(args.plot, lambda: _draw_confusion(cm, args.normalize))
+    return 0
+
+
+def _draw_confusion(cm, normalize):
+    import matplotlib
+
+    from prcore.display import ConfusionMatrixDisplay
+
+    matplotlib.use("Agg")
+    fig = ConfusionMatrixDisplay(cm, normalize).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
+
+
+def _cmd_errors(args) -> int:
+    if args.background_iou > args.match_iou:
+        raise PrcoreInputError(
+            f"--background-iou {args.background_iou:g} must not exceed --iou {args.match_iou:g}"
+        )
+    result = _evaluate(args)
+    eb = result.error_breakdown(
+        iou=args.match_iou, background_iou=args.background_iou, area=args.area
+    )
+    print(eb.to_text())
+    _write_json(args.json, eb.to_dict())
+    if args.plot:
+        _save_plot(args.plot, lambda: _draw_errors(eb))
+    return 0
+
+
+def _draw_errors(eb):
+    import matplotlib
+
+    from prcore.display import ErrorBreakdownDisplay
+
+    matplotlib.use("Agg")
+    fig = ErrorBreakdownDisplay(eb).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
+
+
+def _cmd_calibration(args) -> int:
+    result = _evaluate(args)
+    if args.category is not None:
+        result._category_position(args.category)  # one line naming a bad --class
+    cal = result.calibration(iou=args.iou, bins=args.bins, area=args.area)
+    print(cal.to_text(args.category))
+    _write_json(args.json, cal.to_dict())
+    if args.plot:
+        _save_plot(args.plot, lambda: _draw_calibration(cal, args.category))
+    return 0
+
+
+def _draw_calibration(cal, category):
+    import matplotlib
+
+    from prcore.display import ReliabilityDisplay
+
+    matplotlib.use("Agg")
+    fig = ReliabilityDisplay(cal.curve(category), cal.edges, cal.iou).plot().figure_
+    fig.tight_layout()  # room for the class names
+    return fig
+
+
+def _unit_interval(text: str) -> float:
+    value = _number(text, "a number in [0, 1]", text)
+    if not 0 <= value <= 1:
+        raise _bad(text, "a number in [0, 1]")
+    return value
+
+
+def _finite(text: str) -> float:
+    return _number(text, "a finite number", text)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(text, "a positive integer") from None
+    if value < 1:
+        raise _bad(text, "a positive integer")
+    return value
+
+
 def _cmd_demo(args) -> int:
     import prcore
     from prcore.example import example_paths
@@ -603,6 +705,94 @@ def build_parser() -> argparse.ArgumentParser:
         help="score thresholds, comma-separated (default: %(default)s)",
     )
     p.set_defaults(func=_cmd_sweep)
+
+    area_help = "area range to read, a label of --area-rng (default: all)"
+    p = sub.add_parser(
+        "confusion",
+        help="confusion matrix of classes at one IoU and score threshold",
+        description="Rows: true class, columns: predicted class, background last. Matching: "
+        "pycocotools' per class, then the leftover detections and objects of each image "
+        "class-agnostically, greedily by score (see the README).",
+    )
+    common(p)
+    # Any IoU in [0, 1]: these views match again (dest keeps _check_view's
+    # evaluated-thresholds check away from it).
+    p.add_argument(
+        "--iou",
+        dest="match_iou",
+        type=_unit_interval,
+        default=0.5,
+        help="IoU threshold in [0, 1], evaluated or not (default: 0.5)",
+    )
+    p.add_argument(
+        "--score",
+        type=_finite,
+        default=0.5,
+        help="count detections scoring at least this (default: 0.5)",
+    )
+    p.add_argument("--area", default="all", help=area_help)
+    p.add_argument(
+        "--normalize",
+        choices=["true", "pred"],
+        default=None,
+        help="fractions of each true class (row) or predicted class (column)",
+    )
+    p.add_argument("--csv", metavar="OUT", help="write the matrix as CSV")
+    p.add_argument("--plot", metavar="OUT.png", help="save the matrix as an image")
+    p.set_defaults(func=_cmd_confusion)
+
+    p = sub.add_parser(
+        "errors",
+        help="TIDE error breakdown: what each error type costs in AP",
+        description="Classification, localisation, both, duplicate, background and missed "
+        "errors (Bolya et al., ECCV 2020) on pycocotools' matching, with the AP gained by "
+        "fixing each type (see the README).",
+    )
+    common(p)
+    p.add_argument(
+        "--iou",
+        dest="match_iou",
+        type=_unit_interval,
+        default=0.5,
+        help="foreground IoU threshold t_f in [0, 1], evaluated or not (default: 0.5)",
+    )
+    p.add_argument(
+        "--background-iou",
+        type=_unit_interval,
+        default=0.1,
+        help="background IoU threshold t_b, at most --iou (default: 0.1)",
+    )
+    p.add_argument("--area", default="all", help=area_help)
+    p.add_argument("--json", metavar="OUT", help="write counts and dAP, overall and per class")
+    p.add_argument("--plot", metavar="OUT.png", help="save the dAP bars as an image")
+    p.set_defaults(func=_cmd_errors)
+
+    p = sub.add_parser(
+        "calibration",
+        help="reliability of the scores: precision per score bin, ECE, MCE",
+        description="Scores binned over [0, 1]; each bin's precision against its mean "
+        "score; ECE = sum_b n_b / N * |precision_b - score_b|. Scores must lie in [0, 1].",
+    )
+    common(p)
+    p.add_argument(
+        "--iou",
+        type=float,
+        default=0.5,
+        help="IoU threshold to read, one of --iou-thrs (default: 0.5)",
+    )
+    p.add_argument(
+        "--bins", type=_positive_int, default=10, help="equal-width score bins (default: 10)"
+    )
+    p.add_argument(
+        "--class",
+        dest="category",
+        default=None,
+        help="category name or id to show and plot (default: all categories pooled)",
+    )
+    p.add_argument("--area", default="all", help=area_help)
+    p.add_argument("--json", metavar="OUT", help="write the bins, pooled and per class")
+    p.add_argument("--plot", metavar="OUT.png", help="save the reliability diagram")
+    p.set_defaults(func=_cmd_calibration)
 
     p = sub.add_parser("demo", help="run on the example dataset bundled with prcore")
     p.set_defaults(func=_cmd_demo)

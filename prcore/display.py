@@ -278,3 +278,288 @@ class ScoreCurveDisplay:
         self.ax_, self.figure_ = ax, ax.figure
         self.lines_, self.line_ = lines, lines["precision"]
         return self
+
+
+# ---------------------------------------------------------------- analysis displays
+
+if TYPE_CHECKING:
+    from prcore.calibration import ReliabilityCurve
+    from prcore.confusion import ConfusionMatrix
+    from prcore.error_breakdown import ErrorBreakdown
+
+
+@dataclass(eq=False)
+class ConfusionMatrixDisplay:
+    """A confusion matrix as an image: rows the true class, columns the predicted one.
+
+    Parameters
+    ----------
+    matrix : ConfusionMatrix
+    normalize : {None, "true", "pred"}
+        Draw counts, or fractions of each row ("true") or column ("pred").
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Set by :meth:`plot`, as are the attributes below.
+    figure_ : matplotlib Figure
+    im_ : matplotlib AxesImage
+        The matrix drawn.
+    text_ : ndarray of Text (K + 1, K + 1) or None
+        The value written in each cell (None when not written).
+    colorbar_ : matplotlib Colorbar or None
+    """
+
+    matrix: ConfusionMatrix
+    normalize: str | None = None
+    ax_: Axes | None = field(default=None, init=False, repr=False)
+    figure_: Figure | None = field(default=None, init=False, repr=False)
+    im_: Any = field(default=None, init=False, repr=False)
+    text_: np.ndarray | None = field(default=None, init=False, repr=False)
+    colorbar_: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.normalize not in (None, "true", "pred"):
+            raise PrcoreInputError(
+                f"expected None, 'true' or 'pred', got {self.normalize!r}", field="normalize"
+            )
+
+    @classmethod
+    def from_result(
+        cls,
+        result: EvaluationResult,
+        iou: float = 0.5,
+        score: float = 0.5,
+        area: str = "all",
+        max_dets: int | None = None,
+        normalize: str | None = None,
+    ) -> ConfusionMatrixDisplay:
+        """:meth:`~prcore.result.EvaluationResult.confusion` of ``result``, not drawn yet."""
+        return cls(result.confusion(iou, score, area, max_dets), normalize)
+
+    @property
+    def values(self) -> np.ndarray:
+        """What :meth:`plot` draws: the counts, or their normalised fractions."""
+        if self.normalize is None:
+            return self.matrix.counts
+        return self.matrix.normalized(self.normalize)
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        include_values: bool | None = None,
+        cmap: str = "Blues",
+        colorbar: bool = True,
+        xticks_rotation: float = 45,
+        values_format: str | None = None,
+    ) -> ConfusionMatrixDisplay:
+        """Draw the matrix on ``ax`` (a new figure when None).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        include_values : bool or None
+            Write each cell's value; None writes them up to 30 labels.
+        cmap : str
+        colorbar : bool
+        xticks_rotation : float
+            Degrees, for the predicted labels.
+        values_format : str or None
+            Format spec of the written values: ``"d"`` for counts, ``".2f"``
+            for fractions by default.
+
+        Returns
+        -------
+        ConfusionMatrixDisplay
+            ``self``, with ``ax_``, ``figure_``, ``im_``, ``text_`` and
+            ``colorbar_`` set.
+        """
+        values = self.values
+        n = len(self.matrix.labels)
+        ax = _axes(ax, (max(5.0, 0.45 * n + 2), max(4.0, 0.45 * n + 1.5)))
+        im = ax.imshow(values, interpolation="nearest", cmap=cmap)
+        if include_values is None:
+            include_values = n <= 30
+        text = None
+        if include_values:
+            fmt = values_format or ("d" if self.normalize is None else ".2f")
+            cmap_obj = im.cmap
+            lo, hi = float(np.min(values)), float(np.max(values))
+            middle = (lo + hi) / 2
+            text = np.empty((n, n), dtype=object)
+            for i in range(n):
+                for j in range(n):
+                    v = values[i, j]
+                    color = cmap_obj(0.0) if v > middle else cmap_obj(1.0)
+                    text[i, j] = ax.text(
+                        j, i, format(v, fmt), ha="center", va="center", color=color,
+                        fontsize="small",
+                    )  # fmt: skip
+        ax.set_xticks(np.arange(n))
+        ax.set_yticks(np.arange(n))
+        ax.set_xticklabels(self.matrix.labels, rotation=xticks_rotation, ha="right")
+        ax.set_yticklabels(self.matrix.labels)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        m = self.matrix
+        shown = "counts" if self.normalize is None else f"normalised over {self.normalize}"
+        ax.set_title(f"Confusion matrix\nIoU={m.iou:g}, score >= {m.score_threshold:g}, {shown}")
+        self.colorbar_ = ax.figure.colorbar(im, ax=ax) if colorbar else None
+        self.ax_, self.figure_, self.im_, self.text_ = ax, ax.figure, im, text
+        return self
+
+
+@dataclass(eq=False)
+class ErrorBreakdownDisplay:
+    """TIDE's error types as bars: the AP (in points) fixing each would gain, and counts.
+
+    Parameters
+    ----------
+    breakdown : ErrorBreakdown
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Set by :meth:`plot`, as are the attributes below.
+    figure_ : matplotlib Figure
+    bars_ : matplotlib BarContainer
+        One bar per type, in ``ERROR_TYPES`` order, height ``100 * delta_ap``.
+    texts_ : list of Text
+        The count written over each bar ("n=...").
+    """
+
+    breakdown: ErrorBreakdown
+    ax_: Axes | None = field(default=None, init=False, repr=False)
+    figure_: Figure | None = field(default=None, init=False, repr=False)
+    bars_: Any = field(default=None, init=False, repr=False)
+    texts_: list = field(default_factory=list, init=False, repr=False)
+
+    @classmethod
+    def from_result(
+        cls,
+        result: EvaluationResult,
+        iou: float = 0.5,
+        background_iou: float = 0.1,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> ErrorBreakdownDisplay:
+        """:meth:`~prcore.result.EvaluationResult.error_breakdown` of ``result``, not drawn."""
+        return cls(result.error_breakdown(iou, background_iou, area, max_dets))
+
+    def plot(self, ax: Axes | None = None, **kwargs) -> ErrorBreakdownDisplay:
+        """Draw the bars on ``ax`` (a new figure when None); ``kwargs`` go to ``Axes.bar``.
+
+        Returns ``self``, with ``ax_``, ``figure_``, ``bars_`` and ``texts_`` set.
+        """
+        from prcore.error_breakdown import SHORT_NAMES
+
+        ax = _axes(ax, (7, 4))
+        b = self.breakdown
+        heights = 100 * np.asarray(b.delta_ap, np.float64)
+        colors = ["#d62728", "#ff7f0e", "#8c564b", "#9467bd", "#1f77b4", "#7f7f7f"]
+        bars = ax.bar(SHORT_NAMES, heights, **{"color": colors, **kwargs})
+        top = float(np.nanmax(heights)) if np.isfinite(heights).any() else 0.0
+        texts = [
+            ax.text(
+                rect.get_x() + rect.get_width() / 2,
+                rect.get_height() + 0.01 * max(top, 1),
+                f"n={int(n)}",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+            )
+            for rect, n in zip(bars.patches, b.counts)
+        ]
+        ax.set_ylim(0, max(top, 1) * 1.15)
+        ax.set_ylabel("dAP (AP points gained by fixing)")
+        ax.set_xlabel("error type")
+        ap = "-" if np.isnan(b.ap) else f"{100 * b.ap:.1f}"
+        ax.set_title(f"TIDE errors (IoU={b.iou:g}, background IoU={b.background_iou:g}): AP {ap}")
+        ax.grid(axis="y", alpha=0.3)
+        self.ax_, self.figure_, self.bars_, self.texts_ = ax, ax.figure, bars, texts
+        return self
+
+
+@dataclass(eq=False)
+class ReliabilityDisplay:
+    """A reliability diagram: precision of each score bin against the bin's mean score.
+
+    Parameters
+    ----------
+    curve : ReliabilityCurve
+        One class's, or all classes pooled.
+    edges : ndarray (B + 1,)
+        The score bins' edges.
+    iou : float
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Set by :meth:`plot`, as are the attributes below.
+    figure_ : matplotlib Figure
+    bars_ : matplotlib BarContainer
+        Each bin's precision over the bin (0 high where the bin is empty).
+    line_ : Line2D
+        Precision against mean score of the non-empty bins; its label gives the ECE.
+    diagonal_ : Line2D
+        Perfect calibration.
+    """
+
+    curve: ReliabilityCurve
+    edges: np.ndarray
+    iou: float = 0.5
+    ax_: Axes | None = field(default=None, init=False, repr=False)
+    figure_: Figure | None = field(default=None, init=False, repr=False)
+    bars_: Any = field(default=None, init=False, repr=False)
+    line_: Line2D | None = field(default=None, init=False, repr=False)
+    diagonal_: Line2D | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_result(
+        cls,
+        result: EvaluationResult,
+        category: int | str | None = None,
+        iou: float = 0.5,
+        bins: int = 10,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> ReliabilityDisplay:
+        """One class's (None: all pooled) reliability, from
+        :meth:`~prcore.result.EvaluationResult.calibration`; not drawn yet."""
+        if category is not None:
+            result._category_position(category)  # names a bad category as curve() does
+        cal = result.calibration(iou, bins, area, max_dets)
+        return cls(cal.curve(category), cal.edges, cal.iou)
+
+    def plot(self, ax: Axes | None = None, *, legend: bool = True, **kwargs) -> ReliabilityDisplay:
+        """Draw the diagram on ``ax`` (a new figure when None); ``kwargs`` go to the
+        reliability line's ``Axes.plot``.
+
+        Returns ``self``, with ``ax_``, ``figure_``, ``bars_``, ``line_`` and
+        ``diagonal_`` set.
+        """
+        ax = _axes(ax, (5, 5))
+        c = self.curve
+        edges = np.asarray(self.edges, np.float64)
+        heights = np.nan_to_num(c.precision, nan=0.0)
+        bars = ax.bar(
+            edges[:-1], heights, width=np.diff(edges), align="edge", color="#1f77b4",
+            alpha=0.3, edgecolor="#1f77b4", label="precision per bin",
+        )  # fmt: skip
+        (diagonal,) = ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+        full = c.counts > 0
+        ece = "-" if np.isnan(c.ece) else f"{c.ece:.3f}"
+        style = {"marker": "o", "color": "#d62728", "label": f"{c.category_name} (ECE {ece})"}
+        (line,) = ax.plot(c.mean_score[full], c.precision[full], **{**style, **kwargs})
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("score (mean in bin)")
+        ax.set_ylabel("precision (fraction of true positives)")
+        ax.set_title(f"Reliability of {c.category_name} (IoU={self.iou:g}): ECE {ece}")
+        ax.grid(alpha=0.3)
+        if legend:
+            ax.legend(fontsize="small", loc="upper left")
+        self.ax_, self.figure_ = ax, ax.figure
+        self.bars_, self.line_, self.diagonal_ = bars, line, diagonal
+        return self

@@ -36,6 +36,9 @@ from prcore.summary import (
 )
 
 if TYPE_CHECKING:
+    from prcore.calibration import Calibration
+    from prcore.confusion import ConfusionMatrix
+    from prcore.error_breakdown import ErrorBreakdown
     from prcore.io.load import Detections, GroundTruth
     from prcore.objects import ObjectMatches
     from prcore.operating import OperatingPointReport, ScoreThresholds
@@ -511,6 +514,46 @@ class EvaluationResult:
             f"(all classes reach recall {pooled.max_recall:.3f} at IoU={iou:g}). Export "
             "detections with a lower score threshold to see the rest of the curve."
         )
+
+    # ------------------------------------------------------------ analysis
+
+    def confusion(
+        self, iou: float = 0.5, score: float = 0.5, area: str = "all", max_dets: int | None = None
+    ) -> ConfusionMatrix:
+        """Confusion matrix of classes at one IoU and score threshold, background last.
+
+        See :mod:`prcore.confusion` for the matching rule (pycocotools' per
+        category, then class-agnostic for what is left).
+        """
+        from prcore.confusion import confusion_matrix
+
+        return confusion_matrix(self, iou, score, area, max_dets)
+
+    def error_breakdown(
+        self,
+        iou: float = 0.5,
+        background_iou: float = 0.1,
+        area: str = "all",
+        max_dets: int | None = None,
+    ) -> ErrorBreakdown:
+        """TIDE's six error types, their counts and the AP fixing each would gain.
+
+        See :mod:`prcore.error_breakdown` for the definitions.
+        """
+        from prcore.error_breakdown import error_breakdown
+
+        return error_breakdown(self, iou, background_iou, area, max_dets)
+
+    def calibration(
+        self, iou: float = 0.5, bins: int = 10, area: str = "all", max_dets: int | None = None
+    ) -> Calibration:
+        """Reliability of the scores (binned precision against mean score, ECE, MCE).
+
+        See :mod:`prcore.calibration`; ``iou`` must be one of ``params.iou_thrs``.
+        """
+        from prcore.calibration import calibration
+
+        return calibration(self, iou, bins, area, max_dets)
 
     # ------------------------------------------------------------ sweep
 

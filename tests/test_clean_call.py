@@ -152,8 +152,9 @@ LAYERS = [
     {"prcore.errors", "prcore.params", "prcore._kernels"},
     {"prcore.io"},
     {"prcore.engine"},
-    {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display",
-     "prcore.operating", "prcore.objects"},
+    {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display"}
+    | {"prcore.operating", "prcore.objects", "prcore.detection_outcomes", "prcore.confusion"}
+    | {"prcore.error_breakdown", "prcore.calibration"},
     {"prcore.coco", "prcore.cocoeval", "prcore.mask"},
     {"prcore.cli", "prcore.warmup", "prcore.example", "prcore.__main__", "prcore"},
 ]
