@@ -47,6 +47,14 @@ def checked_number(
     return number
 
 
+def checked_integer(name: str, value: object, lo: int) -> int:
+    """``value`` when it is an integer >= ``lo`` (not a bool); PrcoreInputError otherwise."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if not ok or int(value) < lo:
+        raise PrcoreInputError(f"expected an integer >= {lo}, got {value!r}", field=name)
+    return int(value)
+
+
 @dataclass(frozen=True, eq=False)
 class PRCurve:
     """One raw precision-recall curve.

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from prcore.curves import PRCurve, ThresholdPick, checked_number, pick_at_score, pick_threshold
+from prcore.curves import (
+    PRCurve,
+    ThresholdPick,
+    checked_integer,
+    checked_number,
+    pick_at_score,
+    pick_threshold,
+)
 from prcore.errors import PrcoreInputError
 
 if TYPE_CHECKING:
@@ -291,7 +298,8 @@ class ScoreCurveDisplay:
         ax.grid(alpha=0.3)
         ax.set_title(f"{c.category_name} (IoU={c.iou:g})")
         if legend:
-            ax.legend(fontsize="small")
+            # a fixed place: "best" searches every point of a long curve
+            ax.legend(fontsize="small", loc="center right")
         self.ax_, self.figure_ = ax, ax.figure
         self.lines_, self.line_ = lines, lines["precision"]
         return self
@@ -473,7 +481,7 @@ class PrecisionRecallScoreDisplay:
             axes = np.asarray(ax, dtype=object).reshape(n, 2)
             fig = axes[0, 0].figure
         else:
-            cols = min(n, 4) if ncols is None else _checked_integer("ncols", ncols, 1)
+            cols = min(n, 4) if ncols is None else checked_integer("ncols", ncols, 1)
             rows = -(-n // cols)
             size = (6.0, 6.0) if n == 1 else (3.4 * cols, 3.4 * rows)
             if figure is None:
@@ -497,6 +505,13 @@ class PrecisionRecallScoreDisplay:
                 cell = outer[divmod(i, cols)].subgridspec(2, 1, height_ratios=[2, 1], hspace=0.06)
                 axes[i, 0] = fig.add_subplot(cell[0])
                 axes[i, 1] = fig.add_subplot(cell[1], sharex=axes[i, 0])
+
+        def score_range(curve: PRCurve | None) -> tuple[float, float]:
+            """[0, 1], widened to the scores of ``curve`` (of every curve when None)."""
+            scores = [c.thresholds for c in ([curve] if curve else self.curves)]
+            scores = np.concatenate([np.zeros(1), np.ones(1), *scores])
+            return float(scores.min()), float(scores.max())
+
         styles = _mark_styles(dict.fromkeys(k for m in self.marks for k in m))
         lines, markers, main = [], [], None
         for i, (c, marks) in enumerate(zip(self.curves, self.marks)):
@@ -521,22 +536,30 @@ class PrecisionRecallScoreDisplay:
             top.set_title(f"{name} (GT {c.n_gt})", fontsize="medium" if n == 1 else "small")
             top.set_xlim(0, 1)
             top.set_ylim(0, 1.02)
-            top.set_yticks([0.25, 0.5, 0.75, 1.0])  # clear of the score axis' top label
+            # clear of the score axis' top label; few ticks: each costs time in a grid
+            top.set_yticks([0.25, 0.5, 0.75, 1.0] if n == 1 else [0.5, 1.0])
             top.tick_params(labelbottom=False)
             top.set_ylabel("precision")
             top.grid(alpha=0.3)
-            lo = min(0.0, float(c.thresholds.min())) if len(c.thresholds) else 0.0
-            hi = max(1.0, float(c.thresholds.max())) if len(c.thresholds) else 1.0
-            bottom.set_ylim(lo, hi)
-            bottom.yaxis.set_major_locator(MaxNLocator(3))
+            bottom.set_ylim(*score_range(c if n == 1 or ax is not None else None))
+            bottom.yaxis.set_major_locator(MaxNLocator(3 if n == 1 else 2))
             bottom.set_xlabel("recall")
             bottom.set_ylabel("score")
             bottom.grid(alpha=0.3)
             if n > 1:
+                bottom.set_xticks([0.0, 0.5, 1.0])
                 for a in (top, bottom):
                     a.tick_params(labelsize="x-small")
                     a.xaxis.label.set_size("x-small")
                     a.yaxis.label.set_size("x-small")
+                if ax is None and i % cols:
+                    # The grid's first column reads the y axes for its row (every
+                    # panel has the same limits); ticks are most of a panel's cost.
+                    for a in (top, bottom):
+                        a.set_ylabel("")
+                        a.set_yticks([])
+                        mid = 0.5 if a is top else float(np.mean(a.get_ylim()))
+                        a.axhline(mid, color="0.85", linewidth=0.6, zorder=0)
         if legend and markers and any(markers):
             first = next(i for i, m in enumerate(markers) if m)
             axes[first, 0].legend(fontsize="x-small", loc="lower left")
@@ -547,14 +570,6 @@ class PrecisionRecallScoreDisplay:
         self.lines_, self.markers_ = lines, markers
         self.line_ = main if main is not None else (lines[0][0] if lines else None)
         return self
-
-
-def _checked_integer(name: str, value: object, lo: int) -> int:
-    """``value`` when it is an integer >= ``lo`` (not a bool); PrcoreInputError otherwise."""
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-    if not ok or int(value) < lo:
-        raise PrcoreInputError(f"expected an integer >= {lo}, got {value!r}", field=name)
-    return int(value)
 
 
 @dataclass(eq=False)
