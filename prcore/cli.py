@@ -337,6 +337,8 @@ def _cmd_report(args) -> int:
     check_out_dir(args.out)
     checked_number("--min-precision", args.min_precision, 0.0, 1.0)
     checked_integer("--max-class-curves", args.max_class_curves, 0)
+    if args.score_threshold is not None:
+        checked_number("--score-threshold", args.score_threshold)
     result = _evaluate(args)
     path = write_report(
         result,
