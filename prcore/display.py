@@ -477,6 +477,7 @@ class PrecisionRecallScoreDisplay:
         from matplotlib.ticker import MaxNLocator
 
         n = len(self.curves)
+        grid = ax is None and n > 1  # small multiples, laid out here
         if ax is not None:
             axes = np.asarray(ax, dtype=object).reshape(n, 2)
             fig = axes[0, 0].figure
@@ -493,8 +494,8 @@ class PrecisionRecallScoreDisplay:
             outer = fig.add_gridspec(
                 rows,
                 cols,
-                hspace=0.3 if n > 1 else 0.0,
-                wspace=0.28,
+                hspace=0.25 if n > 1 else 0.0,
+                wspace=0.12,
                 left=0.09 if n == 1 else 0.05,
                 right=0.97 if n == 1 else 0.99,
                 top=0.9 if n == 1 else 1 - 0.8 / (3.4 * rows),
@@ -508,10 +509,11 @@ class PrecisionRecallScoreDisplay:
 
         def score_range(curve: PRCurve | None) -> tuple[float, float]:
             """[0, 1], widened to the scores of ``curve`` (of every curve when None)."""
-            scores = [c.thresholds for c in ([curve] if curve else self.curves)]
+            scores = [c.thresholds for c in ([curve] if curve is not None else self.curves)]
             scores = np.concatenate([np.zeros(1), np.ones(1), *scores])
             return float(scores.min()), float(scores.max())
 
+        shared_range = score_range(None) if grid else None
         styles = _mark_styles(dict.fromkeys(k for m in self.marks for k in m))
         lines, markers, main = [], [], None
         for i, (c, marks) in enumerate(zip(self.curves, self.marks)):
@@ -533,33 +535,21 @@ class PrecisionRecallScoreDisplay:
                 drawn[label] = (a, b)
             markers.append(drawn)
             name = "all classes" if c.category_id is None else c.category_name
-            top.set_title(f"{name} (GT {c.n_gt})", fontsize="medium" if n == 1 else "small")
+            top.set_title(f"{name} (GT {c.n_gt})", fontsize="small" if grid else "medium")
             top.set_xlim(0, 1)
             top.set_ylim(0, 1.02)
-            # clear of the score axis' top label; few ticks: each costs time in a grid
-            top.set_yticks([0.25, 0.5, 0.75, 1.0] if n == 1 else [0.5, 1.0])
             top.tick_params(labelbottom=False)
-            top.set_ylabel("precision")
-            top.grid(alpha=0.3)
-            bottom.set_ylim(*score_range(c if n == 1 or ax is not None else None))
-            bottom.yaxis.set_major_locator(MaxNLocator(3 if n == 1 else 2))
-            bottom.set_xlabel("recall")
-            bottom.set_ylabel("score")
-            bottom.grid(alpha=0.3)
-            if n > 1:
-                bottom.set_xticks([0.0, 0.5, 1.0])
-                for a in (top, bottom):
-                    a.tick_params(labelsize="x-small")
-                    a.xaxis.label.set_size("x-small")
-                    a.yaxis.label.set_size("x-small")
-                if ax is None and i % cols:
-                    # The grid's first column reads the y axes for its row (every
-                    # panel has the same limits); ticks are most of a panel's cost.
-                    for a in (top, bottom):
-                        a.set_ylabel("")
-                        a.set_yticks([])
-                        mid = 0.5 if a is top else float(np.mean(a.get_ylim()))
-                        a.axhline(mid, color="0.85", linewidth=0.6, zorder=0)
+            bottom.set_ylim(*(shared_range or score_range(c)))
+            if grid:
+                _small_multiple(top, bottom, first_column=i % cols == 0, last_row=i + cols >= n)
+            else:
+                top.set_yticks([0.25, 0.5, 0.75, 1.0])  # clear of the score axis' top label
+                bottom.yaxis.set_major_locator(MaxNLocator(3))
+                top.set_ylabel("precision")
+                bottom.set_xlabel("recall")
+                bottom.set_ylabel("score")
+                top.grid(alpha=0.3)
+                bottom.grid(alpha=0.3)
         if legend and markers and any(markers):
             first = next(i for i, m in enumerate(markers) if m)
             axes[first, 0].legend(fontsize="x-small", loc="lower left")
@@ -570,6 +560,35 @@ class PrecisionRecallScoreDisplay:
         self.lines_, self.markers_ = lines, markers
         self.line_ = main if main is not None else (lines[0][0] if lines else None)
         return self
+
+
+def _small_multiple(top: Axes, bottom: Axes, *, first_column: bool, last_row: bool) -> None:
+    """Axes of one panel of a grid: ticks on the grid's first column and last row only.
+
+    Every panel of the grid has the same limits, and ticks are most of a panel's
+    drawing time (tens of panels a figure); the inner panels get a light guide
+    line through the middle of each axis instead.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    for a in (top, bottom):
+        a.tick_params(labelsize="x-small")
+        mid = 0.5 if a is top else float(np.mean(a.get_ylim()))
+        a.axhline(mid, color="0.85", linewidth=0.6, zorder=0)
+        a.axvline(0.5, color="0.85", linewidth=0.6, zorder=0)
+    if first_column:
+        top.set_yticks([0.5, 1.0])
+        bottom.yaxis.set_major_locator(MaxNLocator(2))
+        top.set_ylabel("precision", fontsize="x-small")
+        bottom.set_ylabel("score", fontsize="x-small")
+    else:
+        top.set_yticks([])
+        bottom.set_yticks([])
+    if last_row:  # the recall axis is shared: these are the top panel's ticks too
+        bottom.set_xticks([0.0, 0.5, 1.0])
+        bottom.set_xlabel("recall", fontsize="x-small")
+    else:
+        bottom.set_xticks([])
 
 
 @dataclass(eq=False)

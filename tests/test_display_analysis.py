@@ -111,9 +111,15 @@ def test_pr_score_display_grid_of_every_class(result):
     for (pr, sr), curve in zip(disp.lines_, disp.curves, strict=True):
         np.testing.assert_array_equal(pr.get_xdata(), curve.recall)
         np.testing.assert_array_equal(sr.get_ydata(), curve.thresholds)
-    # 4 columns: the first names the axes, the others leave their y ticks out
+    # small multiples, 4 columns: ticks on the first column and the last row only
     assert disp.axes_[4, 0].get_ylabel() == "precision" and disp.axes_[1, 0].get_ylabel() == ""
-    assert len(disp.axes_[1, 1].get_yticks()) == 0
+    assert list(disp.axes_[4, 0].get_yticks()) == [0.5, 1.0]
+    assert len(disp.axes_[1, 0].get_yticks()) == len(disp.axes_[1, 1].get_yticks()) == 0
+    assert len(disp.axes_[1, 1].get_xticks()) == 0  # curve 5 is below it
+    assert list(disp.axes_[2, 1].get_xticks()) == [0.0, 0.5, 1.0]  # nothing below it
+    assert disp.axes_[2, 1].get_xlabel() == "recall" and disp.axes_[1, 1].get_xlabel() == ""
+    # every score axis has the same limits: [0, 1] holds the example's scores
+    assert {tuple(a.get_ylim()) for a in disp.axes_[:, 1]} == {(0.0, 1.0)}
     # the 2x4 grid: curve 4 starts the second row, below curve 0
     assert disp.axes_[4, 0].get_position().x0 == pytest.approx(disp.axes_[0, 0].get_position().x0)
     assert disp.axes_[4, 0].get_position().y0 < disp.axes_[0, 1].get_position().y0
