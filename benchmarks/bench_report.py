@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,10 +35,28 @@ from generate import IMAGES_PER_SCALE, generate
 HERE = Path(__file__).resolve().parent
 
 
-def _command(argv: list[str]) -> float:
+def _command(argv: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of a fresh process running ``argv``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def _timed(f) -> tuple[float, float, object]:
+    """Wall and CPU time of ``f()`` in this process, and what it returned."""
+    t, c = time.perf_counter(), time.process_time()
+    value = f()
+    return time.perf_counter() - t, time.process_time() - c, value
+
+
+def _median(pairs: list[tuple[float, ...]]) -> str:
+    wall = statistics.median(p[0] for p in pairs)
+    cpu = statistics.median(p[1] for p in pairs)
+    return f"{wall:7.3f} s wall {cpu:7.3f} s CPU"
 
 
 def _machine() -> str:
@@ -78,38 +97,33 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="prcore-bench-report-"))
     try:
         _command([*command, "eval", gt, dt])  # warm the OS cache and numba's
-        times: dict[str, list[float]] = {"eval": [], "report": []}
+        times: dict[str, list[tuple[float, float]]] = {"eval": [], "report": []}
         for i in range(args.repeat):
             times["eval"].append(_command([*command, "eval", gt, dt]))
             out = work / f"r{i}"
             times["report"].append(_command([*command, "report", gt, dt, "--out", str(out)]))
             shutil.rmtree(out)
         for name, values in times.items():
-            print(f"  prcore {name:<7} (command)  {statistics.median(values):7.3f} s")
+            print(f"  prcore {name:<7} (command)  {_median(values)}")
 
-        t = time.perf_counter()
-        result = prcore.evaluate(gt, dt)
-        print(f"  evaluate (in process)     {time.perf_counter() - t:7.3f} s")
+        wall, cpu, result = _timed(lambda: prcore.evaluate(gt, dt))
+        print(f"  evaluate (in process)     {_median([(wall, cpu)])}")
         build, write = [], []
         for i in range(args.repeat):
-            t = time.perf_counter()
-            report = build_report(result)
-            build.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            report.write(work / f"w{i}")
-            write.append(time.perf_counter() - t)
-        print(f"  build_report (in process) {statistics.median(build):7.3f} s")
-        print(f"  Report.write              {statistics.median(write):7.3f} s")
+            *spent, report = _timed(lambda: build_report(result))
+            build.append(spent)
+            *spent, _ = _timed(lambda i=i, report=report: report.write(work / f"w{i}"))
+            write.append(spent)
+        print(f"  build_report (in process) {_median(build)}")
+        print(f"  Report.write              {_median(write)}")
         sizes = {p.name: p.stat().st_size for p in (work / "w0" / "figures").iterdir()}
         html = (work / "w0" / "report.html").stat().st_size
-        print(f"  report.html {html / 1e6:.2f} MB, {len(sizes)} figures")
+        print(f"  report.html {html / 1e6:.2f} MB, {len(sizes)} figures, each drawn once:")
         for rendered in report.sections:
             for fig in rendered.section.figures:
-                t = time.perf_counter()
-                _render(fig, 80)
-                spent = time.perf_counter() - t
+                *spent, _ = _timed(lambda fig=fig: _render(fig, 80))
                 size = sizes[f"{fig.name}.png"]
-                print(f"    {fig.name + '.png':<28} {spent:6.3f} s  {size / 1e3:6.0f} kB")
+                print(f"    {fig.name + '.png':<26} {_median([spent])}  {size / 1e3:5.0f} kB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
