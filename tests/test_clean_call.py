@@ -152,7 +152,8 @@ LAYERS = [
     {"prcore.errors", "prcore.params", "prcore._kernels"},
     {"prcore.io"},
     {"prcore.engine"},
-    {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display"},
+    {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display",
+     "prcore.html_report"},  # fmt: skip
     {"prcore.coco", "prcore.cocoeval", "prcore.mask"},
     {"prcore.cli", "prcore.warmup", "prcore.example", "prcore.__main__", "prcore"},
 ]
