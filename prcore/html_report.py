@@ -270,7 +270,7 @@ def summary_section(ctx: ReportContext) -> Section:
     lines = summary_lines(result.stats, result.params)
     table = table_html(
         ["stat", "value", "pycocotools' line"],
-        [[n, v, line.split("=")[0].strip()] for n, v, line in zip(names, result.stats, lines)],
+        [[n, v, line.rsplit("=", 1)[0].strip()] for n, v, line in zip(names, result.stats, lines)],
         sortable=False,
     )
     note = result.truncation(ctx.iou) if ctx.area == "all" else None
@@ -501,9 +501,13 @@ def coco_curves_section(ctx: ReportContext) -> Section:
 def parameters_section(ctx: ReportContext) -> Section:
     """The evaluation's parameters (to reproduce every number) and the report's options."""
     params = ctx.result.to_dict()["params"]
-    rows = [[k, json.dumps(v)] for k, v in params.items() if k not in ("img_ids", "cat_ids")]
-    rows += [["img_ids", f"{len(ctx.result.params.img_ids)} ids"],
-             ["cat_ids", json.dumps(list(ctx.result.params.cat_ids))]]  # fmt: skip
+
+    def shown(value: Any) -> str:  # long lists in short; report.json has them whole
+        if isinstance(value, list) and len(value) > 12:
+            return f"{len(value)} values: {json.dumps(value[0])} ... {json.dumps(value[-1])}"
+        return json.dumps(value)
+
+    rows = [[k, shown(v)] for k, v in params.items()]
     options = {
         "iou": ctx.iou,
         "area": ctx.area,
@@ -858,6 +862,7 @@ h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:13px}
 caption{text-align:left;font-weight:600;padding:4px 0}
 th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
+table.plain td{white-space:normal;max-width:60em}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 table.sortable th{cursor:pointer;user-select:none;background:#fafafa}
 table.sortable th:hover{background:#eef3fa}

@@ -402,3 +402,18 @@ def test_cli_bad_out_writes_nothing(tmp_path, capsys):
     assert afile.read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
     assert main(["demo", "--out", str(missing)]) == 2
     assert capsys.readouterr().out == ""  # checked before the demo prints anything
+
+
+def test_keypoints_report(tmp_path):
+    """Keypoints: OKS thresholds, maxDets 20, areas all/medium/large and 10 stats."""
+    from test_keypoints import keypoint_data
+
+    gt, dets = keypoint_data(3)
+    result = prcore.evaluate(gt, dets, iou_type="keypoints")
+    write_report(result, tmp_path / "kp")
+    report = json.loads((tmp_path / "kp" / "report.json").read_text())
+    numbers = report["sections"]["summary"]["numbers"]
+    assert numbers["stats"] == result.stats_dict() and len(numbers["stats"]) == 10
+    assert report["sections"]["coco_curves"]["numbers"]["ap"][0] == result.stats[1]
+    page = _parse(tmp_path / "kp" / "report.html")
+    assert len([t for t, _ in page.tags if t == "img"]) == 5
