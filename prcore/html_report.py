@@ -662,7 +662,15 @@ class Report:
         """
         out = Path(os.path.abspath(out_dir))
         check_out_dir(out)
-        staging = _fresh_folder(out.parent, f".{out.name}.")
+        try:
+            self._write(out)
+        except OSError as exc:  # a full disk, a folder not ours: one line, as bad input
+            reason = exc.strerror or str(exc)
+            raise PrcoreInputError(f"cannot write the report to {out_dir}: {reason}") from exc
+        return out / "report.html"
+
+    def _write(self, out: Path) -> None:
+        staging = _fresh_folder(out.parent, f".{out.name[:100]}.")
         try:
             figures = staging / "figures"
             os.mkdir(figures, 0o777)
@@ -682,18 +690,22 @@ class Report:
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-        return out / "report.html"
 
 
 def check_out_dir(out_dir: str | os.PathLike) -> None:
     """Fail when a report cannot go to ``out_dir`` (its parent missing, or it is a file)."""
     out = Path(os.path.abspath(out_dir))
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+    except OSError as exc:  # e.g. a name too long
+        reason = exc.strerror or str(exc)
+        raise PrcoreInputError(f"cannot write the report to {out_dir}: {reason}") from exc
     if not out.parent.is_dir():
         raise PrcoreInputError(
             f"cannot write the report to {out_dir}: folder {out.parent} does not exist",
             field="out_dir",
         )
-    if out.exists() and not out.is_dir():
+    if exists and not is_dir:
         raise PrcoreInputError(
             f"cannot write the report to {out_dir}: it is a file, not a folder", field="out_dir"
         )

@@ -391,6 +391,27 @@ def test_cli_bad_input_writes_nothing(args, message, tmp_path, capsys):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+def test_cli_unwritable_out_is_one_line(tmp_path, capsys):
+    out = tmp_path / ("x" * 300)  # longer than a file name may be
+    assert main(["report", GT, DT, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prcore: error: cannot write the report to ") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+    near = tmp_path / ("y" * 250)  # a long name that fits: its staging folder must too
+    assert main(["report", GT, DT, "--out", str(near)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [near.name]
+
+
+def test_no_detections(tmp_path):
+    result = prcore.evaluate(GT, [])
+    write_report(result, tmp_path / "r", score_threshold=0.5)
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["sections"]["summary"]["numbers"]["stats"] == result.stats_dict()
+    assert report["sections"]["thresholds"]["numbers"]["best_f1"]["shared"]["note"] == (
+        "no detections"
+    )
+
+
 def test_cli_bad_out_writes_nothing(tmp_path, capsys):
     missing = tmp_path / "no" / "rep"
     assert main(["report", GT, DT, "--out", str(missing)]) == 2
