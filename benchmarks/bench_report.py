@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib
 
     import prcore
-    from prcore.html_report import _render, build_report
+    from prcore.html_report import build_report, render_png
 
     print(f"{_machine()}; prcore {prcore.__version__}, matplotlib {matplotlib.__version__}")
     print(
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  report.html {html / 1e6:.2f} MB, {len(sizes)} figures, each drawn once:")
         for rendered in report.sections:
             for fig in rendered.section.figures:
-                *spent, _ = _timed(lambda fig=fig: _render(fig, 80))
+                *spent, _ = _timed(lambda fig=fig: render_png(fig, 80))
                 size = sizes[f"{fig.name}.png"]
                 print(f"    {fig.name + '.png':<26} {_median([spent])}  {size / 1e3:5.0f} kB")
     finally:

@@ -731,7 +731,8 @@ def _merge_into(staging: Path, out: Path, figure_files: list[str]) -> None:
         os.replace(staging / rel, out / rel)
 
 
-def _render(fig_spec: ReportFigure, dpi: int) -> bytes:
+def render_png(fig_spec: ReportFigure, dpi: int) -> bytes:
+    """Draw one figure into a new ``matplotlib.figure.Figure`` (no pyplot) as PNG bytes."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=fig_spec.size)
@@ -837,7 +838,7 @@ def build_report(
         pngs = []
         for fig in section.figures:
             bar.step(f"figures/{fig.name}.png")
-            pngs.append(_render(fig, dpi))
+            pngs.append(render_png(fig, dpi))
         rendered.append(RenderedSection(section, tuple(pngs)))
     bar.close()
     header = {
