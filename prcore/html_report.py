@@ -97,14 +97,16 @@ class Section:
     Attributes
     ----------
     key : str
-        The section's anchor in the page and its key in ``report.json``.
+        The section's anchor in the page and its key in ``report.json``
+        (letters, digits, ``_`` and ``-``), unique in the report.
     title : str
     html : str
         An HTML fragment, already escaped (see :func:`table_html`).
     figures : tuple of ReportFigure
         Drawn after the fragment, in this order.
     numbers : JSON-ready value
-        Every number the section shows (NaN as None).
+        Every number the section shows; numpy values, dataclasses and tuples are
+        converted, NaN and infinities written as null.
     """
 
     key: str
@@ -552,13 +554,6 @@ class _Progress:
         self.stream.flush()
         self.done += 1
 
-    def close(self) -> None:
-        if self.stream is not None:
-            self.done = self.total
-            self.step("done")
-            self.stream.write("\n")
-            self.stream.flush()
-
 
 # ---------------------------------------------------------------- building and writing
 
@@ -815,6 +810,25 @@ def build_report(
     )
     dpi = checked_integer("dpi", dpi, 10)
     stream = (sys.stderr if progress is True else progress) or None
+    try:
+        rendered = _build(ctx, sections, dpi, stream)
+    finally:
+        if stream is not None:  # the bar's line ends, whatever happened
+            stream.write("\n")
+            stream.flush()
+    header = {
+        "prcore_version": __version__,
+        "iou_type": result.params.iou_type,
+        "n_images": len(result.params.img_ids),
+        "n_detections": result.n_detections,
+        "inputs": dict(inputs or {}),
+    }
+    return Report(tuple(rendered), header)
+
+
+def _build(
+    ctx: ReportContext, sections: Sequence[SectionBuilder], dpi: int, stream: TextIO | None
+) -> list[RenderedSection]:
     built = []
     for builder in sections:
         if stream is not None:
@@ -830,8 +844,9 @@ def build_report(
         if not _NAME.match(name) or names.count(name) > 1:
             raise PrcoreInputError(f"bad or repeated figure name {name!r}", field="figures")
     keys = [s.key for s in built]
-    if len(set(keys)) < len(keys):
-        raise PrcoreInputError("two sections share a key", field="sections")
+    for key in keys:
+        if not _NAME.match(key) or keys.count(key) > 1:
+            raise PrcoreInputError(f"bad or repeated section key {key!r}", field="sections")
     bar = _Progress(stream, len(names))
     rendered = []
     for section in built:
@@ -840,15 +855,8 @@ def build_report(
             bar.step(f"figures/{fig.name}.png")
             pngs.append(render_png(fig, dpi))
         rendered.append(RenderedSection(section, tuple(pngs)))
-    bar.close()
-    header = {
-        "prcore_version": __version__,
-        "iou_type": result.params.iou_type,
-        "n_images": len(result.params.img_ids),
-        "n_detections": result.n_detections,
-        "inputs": dict(inputs or {}),
-    }
-    return Report(tuple(rendered), header)
+    bar.step("done")
+    return rendered
 
 
 def write_report(result: EvaluationResult, out_dir: str | os.PathLike, **options: Any) -> Path:
