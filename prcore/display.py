@@ -673,7 +673,10 @@ class ClassAPDisplay:
         ``figure_`` and ``bars_`` set.
         """
         n, k = len(self.names), max(len(self.values), 1)
+        own = ax is None
         ax = _axes(ax, (7, 1.2 + 0.13 * k * max(n, 1)))
+        if own:
+            fit_margins(ax.figure)
         height = 0.8 / k
         y = np.arange(n)
         bars = {}
@@ -815,6 +818,15 @@ class InterpolatedPRDisplay:
         self.ax_, self.figure_ = ax, ax.figure
         self.lines_, self.line_ = lines, (lines[0] if lines else None)
         return self
+
+
+def fit_margins(fig: Figure, top: float = 0.7, bottom: float = 0.5, left: float = 1.5) -> None:
+    """Margins of a one-axes figure in inches, not fractions: a tall figure (one bar
+    a class) keeps the room its title and labels need, and no more."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        top=1 - top / height, bottom=bottom / height, left=left / width, right=1 - 0.2 / width
+    )
 
 
 def _viridis(n: int) -> list:

@@ -288,7 +288,7 @@ def summary_section(ctx: ReportContext) -> Section:
 
 def per_class_section(ctx: ReportContext) -> Section | None:
     """The per-class table (AP, AP50, AP75, AR, counts, both threshold picks) and AP bars."""
-    from prcore.display import ClassAPDisplay
+    from prcore.display import ClassAPDisplay, fit_margins
 
     result = ctx.result
     if not result.params.use_cats:
@@ -312,13 +312,13 @@ def per_class_section(ctx: ReportContext) -> Section | None:
     )
     bars = ClassAPDisplay.from_result(result)
     size = (7.0, 1.2 + 0.26 * max(len(bars.names), 1))
+
+    def draw(fig):
+        fit_margins(fig, top=0.7 if bars.missing else 0.45)
+        bars.plot(ax=fig.add_subplot())
+
     figures = (
-        ReportFigure(
-            "class_ap",
-            "AP (IoU .50:.95) and AP50 per class, sorted by AP",
-            size,
-            lambda fig: bars.plot(ax=fig.add_subplot()),
-        ),
+        ReportFigure("class_ap", "AP (IoU .50:.95) and AP50 per class, sorted by AP", size, draw),
     )
     numbers = [
         {
