@@ -309,10 +309,15 @@ class ScoreCurveDisplay:
 
 
 def _mark_styles(labels: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """One marker style per operating-point label, the same in every panel."""
+    """One marker style per operating-point label, the same in every panel; each a
+    little smaller than the one before, so that marks at one point all show."""
     shapes = ("o", "s", "^", "D", "v", "P")
     return {
-        label: {"marker": shapes[i % len(shapes)], "color": f"C{3 + i % 7}"}
+        label: {
+            "marker": shapes[i % len(shapes)],
+            "color": f"C{3 + i % 7}",
+            "markersize": max(7.5 - 1.5 * i, 3.0),
+        }
         for i, label in enumerate(labels)
     }
 
@@ -496,7 +501,7 @@ class PrecisionRecallScoreDisplay:
                 cols,
                 hspace=0.25 if n > 1 else 0.0,
                 wspace=0.12,
-                left=0.09 if n == 1 else 0.05,
+                left=0.13 if n == 1 else 0.05,
                 right=0.97 if n == 1 else 0.99,
                 top=0.9 if n == 1 else 1 - 0.8 / (3.4 * rows),
                 bottom=0.1 if n == 1 else 0.25 / rows,
@@ -529,7 +534,7 @@ class PrecisionRecallScoreDisplay:
             for label, pick in marks.items():
                 if pick.precision is None or pick.recall is None or pick.threshold is None:
                     continue
-                st = {**styles[label], "linestyle": "none", "markersize": 5, "label": label}
+                st = {**styles[label], "linestyle": "none", "label": label}
                 (a,) = top.plot([pick.recall], [pick.precision], **st)
                 (b,) = bottom.plot([pick.recall], [pick.threshold], **{**st, "label": "_" + label})
                 drawn[label] = (a, b)
