@@ -170,6 +170,15 @@ class ReportContext:
         )
 
     @property
+    def operating_score(self) -> float | None:
+        """The one score threshold a section reads counts at (a confusion matrix, an
+        operating point): ``score_threshold`` when given, else the shared best-F1
+        threshold (None when nothing is detected)."""
+        if self.score_threshold is not None:
+            return self.score_threshold
+        return self.best_f1.shared.threshold
+
+    @property
     def mark_labels(self) -> dict[str, str]:
         """The operating points marked on the curves: key -> label."""
         marks = {"best_f1": "best F1", "min_precision": f"precision >= {self.min_precision:g}"}

@@ -22,6 +22,7 @@ from prcore.curves import pick_at_score
 from prcore.example import example_paths
 from prcore.html_report import (
     DEFAULT_SECTIONS,
+    ReportContext,
     ReportFigure,
     Section,
     build_report,
@@ -269,6 +270,8 @@ def test_a_section_builder_adds_a_section(result, tmp_path):
         )
 
     def nothing(ctx):
+        # the score a section reads counts at: the given threshold, else best F1's
+        assert ctx.operating_score == ctx.best_f1.shared.threshold is not None
         return None
 
     path = write_report(
@@ -290,6 +293,7 @@ def test_a_section_builder_adds_a_section(result, tmp_path):
 
     with pytest.raises(prcore.PrcoreInputError, match="class_ap"):
         build_report(result, sections=(*DEFAULT_SECTIONS, clash))
+    assert ReportContext(result, 0.5, "all", score_threshold=0.3).operating_score == 0.3
 
 
 def test_without_categories(tmp_path):
