@@ -442,3 +442,17 @@ def test_keypoints_report(tmp_path):
     assert report["sections"]["coco_curves"]["numbers"]["ap"][0] == result.stats[1]
     page = _parse(tmp_path / "kp" / "report.html")
     assert len([t for t, _ in page.tags if t == "img"]) == 5
+
+
+def test_cli_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["report", GT, DT, "--out", str(tmp_path / "r")]) == 0
+    bar = terminal.getvalue()
+    assert bar.startswith("\rprcore report: summary_section") and bar.endswith("\n")
+    assert "prcore report [########################] 5/5 done" in bar
+    assert capsys.readouterr().out.startswith("prcore: wrote the report to ")
