@@ -669,7 +669,9 @@ class ClassAPDisplay:
             )
             for m in metrics
         }
-        return cls([r.name for r in kept], values, missing, title="Per-class AP (area all)")
+        labels = result.params.area_rng_lbl
+        area = "all" if "all" in labels else labels[0]  # the area per_class reads
+        return cls([r.name for r in kept], values, missing, title=f"Per-class AP (area {area})")
 
     def plot(self, ax: Axes | None = None, **kwargs) -> ClassAPDisplay:
         """Draw the bars on ``ax`` (a new figure, as tall as the classes need, when None).

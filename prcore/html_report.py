@@ -314,10 +314,13 @@ def per_class_section(ctx: ReportContext) -> Section | None:
         for r, b, t in zip(rows, best, target)
     ]
     table = table_html(headers, body_rows)
+    labels = result.params.area_rng_lbl
+    table_area = "all" if "all" in labels else labels[0]  # the area per_class reads
     intro = (
-        f"<p>AP at IoU .50:.95, AP50, AP75 and AR as pycocotools (area all, "
-        f"maxDets {result.params.max_dets[-1]}); thresholds read off the raw curves at "
-        f"IoU={ctx.iou:g}, area={ctx.area}. Click a header to sort.</p>"
+        f"<p>AP (over every evaluated IoU threshold), AP50, AP75 and AR as pycocotools "
+        f"(area {html.escape(table_area)}, maxDets {result.params.max_dets[-1]}); thresholds "
+        f"read off the raw curves at IoU={ctx.iou:g}, area={html.escape(ctx.area)}. Click a "
+        "header to sort.</p>"
     )
     bars = ClassAPDisplay.from_result(result)
     size = (7.0, 1.2 + 0.26 * max(len(bars.names), 1))
@@ -360,7 +363,7 @@ def thresholds_section(ctx: ReportContext) -> Section:
     table = table_html(["criterion", *_PICK_HEADERS, "note"], rows, digits=4, sortable=False)
     intro = (
         f"<p>One score threshold shared by every class, read off the raw curve of all "
-        f"classes pooled (IoU={ctx.iou:g}, area={ctx.area}); the per-class picks are in "
+        f"classes pooled (IoU={ctx.iou:g}, area={html.escape(ctx.area)}); the per-class picks are in "
         "the per-class table.</p>"
     )
     if per_class:
@@ -462,7 +465,7 @@ def class_curves_section(ctx: ReportContext) -> Section | None:
         pages.append({"figure": f"figures/{name}.png", "classes": names})
     intro = (
         f"<p>Each class's raw precision-recall curve (top) over the score threshold that "
-        f"reaches each recall (bottom), at IoU={ctx.iou:g}, area={ctx.area}, in the "
+        f"reaches each recall (bottom), at IoU={ctx.iou:g}, area={html.escape(ctx.area)}, in the "
         f"categories' order, {per} classes a figure; the marks are the per-class picks "
         "of the per-class table.</p>"
     )

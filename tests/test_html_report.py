@@ -456,3 +456,18 @@ def test_cli_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
     assert bar.startswith("\rprcore report: summary_section") and bar.endswith("\n")
     assert "prcore report [########################] 5/5 done" in bar
     assert capsys.readouterr().out.startswith("prcore: wrote the report to ")
+
+
+def test_names_are_text_not_markup(tmp_path):
+    """A category or area label is shown as written, never read as HTML."""
+    gt = json.loads(example_paths()[0].read_text())
+    evil = '<script>alert("x")</script> & <b>'
+    for cat in gt["categories"]:
+        if cat["name"] == "car":
+            cat["name"] = evil
+    result = prcore.evaluate(gt, DT)
+    path = write_report(result, tmp_path / "r")
+    page = _parse(path)
+    assert [t for t, _ in page.tags if t in ("script", "b")] == ["script"]  # the page's own
+    per_class = next(t for t in page.tables if t[0][0] == "class")
+    assert evil in [row[0] for row in per_class[1:]]
