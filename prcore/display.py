@@ -691,7 +691,7 @@ class ClassAPDisplay:
             offset = (j - (k - 1) / 2) * height
             bars[metric] = ax.barh(y + offset, values, height=height, **{"label": metric, **kwargs})
         ax.set_yticks(y, list(self.names), fontsize="x-small" if n > 30 else "small")
-        ax.set_ylim(n - 0.5, -0.5)  # the best class at the top
+        ax.set_ylim(max(n, 1) - 0.5, -0.5)  # the best class at the top
         ax.set_xlim(0, 1)
         ax.set_xlabel("AP")
         ax.grid(axis="x", alpha=0.3)

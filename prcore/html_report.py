@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 CLASSES_PER_FIGURE = 20
 #: At most this many classes get a curve panel (COCO's 80 do); with more (LVIS: 1203)
 #: those with the most ground truth are drawn and the others listed, since each
-#: panel costs tens of milliseconds to draw.
+#: panel costs tens of milliseconds to draw; the AP bars keep the best and the worst.
 MAX_CLASS_CURVES = 80
 
 
@@ -323,15 +323,24 @@ def per_class_section(ctx: ReportContext) -> Section | None:
         "header to sort.</p>"
     )
     bars = ClassAPDisplay.from_result(result)
+    caption = "AP and AP50 per class, sorted by AP"
+    n, cap = len(bars.names), max(ctx.max_class_curves, 2)
+    if n > cap:  # one bar a class: past the cap, the best and the worst
+        keep = list(range(cap - cap // 2)) + list(range(n - cap // 2, n))
+        bars = ClassAPDisplay(
+            [bars.names[i] for i in keep],
+            {m: v[keep] for m, v in bars.values.items()},
+            bars.missing,
+            bars.title,
+        )
+        caption += f": the {cap - cap // 2} best and the {cap // 2} worst of {n} classes"
     size = (7.0, 1.2 + 0.26 * max(len(bars.names), 1))
 
     def draw(fig):
         fit_margins(fig, top=0.7 if bars.missing else 0.45)
         bars.plot(ax=fig.add_subplot())
 
-    figures = (
-        ReportFigure("class_ap", "AP (IoU .50:.95) and AP50 per class, sorted by AP", size, draw),
-    )
+    figures = (ReportFigure("class_ap", caption, size, draw),)
     numbers = [
         {
             **dataclasses.asdict(r),
@@ -790,7 +799,8 @@ def build_report(
         Classes per figure of the per-class curve grid.
     max_class_curves : int
         Classes drawn in that grid at most: with more, those with the most
-        ground truth are drawn and the others listed.
+        ground truth are drawn and the others listed. The AP bars keep as many
+        (at least 2): the best half and the worst half.
     dpi : int
         Resolution of the PNGs.
     inputs : mapping of str to str, optional

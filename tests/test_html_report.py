@@ -249,6 +249,12 @@ def test_pages_and_the_classes_left_out(result):
     assert numbers["not_drawn"] == [name for name in result.cat_names if name not in most]
     html = report.to_html()
     assert "3 of 5 classes drawn" in html
+    # the AP bars, one a class, keep the 2 best and the worst
+    (bars,) = report.sections[1].section.figures
+    assert bars.caption.endswith(": the 2 best and the 1 worst of 5 classes")
+    page = _Page()
+    page.feed(html)
+    assert bars.caption in [attrs["alt"] for tag, attrs in page.tags if tag == "img"]
 
 
 def test_a_section_builder_adds_a_section(result, tmp_path):
