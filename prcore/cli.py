@@ -499,10 +499,38 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cmd_report(args) -> int:
+    from prcore.curves import checked_integer, checked_number
+    from prcore.html_report import check_out_dir, write_report
+
+    # before any work: a bad --out or option writes nothing
+    check_out_dir(args.out)
+    checked_number("--min-precision", args.min_precision, 0.0, 1.0)
+    checked_integer("--max-class-curves", args.max_class_curves, 0)
+    if args.score_threshold is not None:
+        checked_number("--score-threshold", args.score_threshold)
+    result = _evaluate(args)
+    path = write_report(
+        result,
+        args.out,
+        iou=args.iou,
+        area=args.area,
+        min_precision=args.min_precision,
+        score_threshold=args.score_threshold,
+        max_class_curves=args.max_class_curves,
+        inputs={"ground truth": args.gt, "detections": args.dt},
+        progress=sys.stderr.isatty(),
+    )
+    print(f"prcore: wrote the report to {path}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     import prcore
     from prcore.example import example_paths
+    from prcore.html_report import check_out_dir, write_report
 
+    check_out_dir(args.out)
     gt, dt = example_paths()
     print(f"prcore demo: {gt.name} + {dt.name} (bundled example)\n")
     result = prcore.evaluate(gt, dt)
@@ -519,6 +547,10 @@ def _cmd_demo(args) -> int:
         print(note)
     print()
     print(result.sweep([0.05, 0.3, 0.5, 0.7]).to_text())
+    inputs = {"ground truth": gt.name, "detections": dt.name}
+    path = write_report(result, args.out, inputs=inputs, progress=sys.stderr.isatty())
+    print()
+    print(f"prcore demo: wrote the report to {path}")
     return 0
 
 
@@ -793,8 +825,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the bins, pooled and per class")
     p.add_argument("--plot", metavar="OUT.png", help="save the reliability diagram")
     p.set_defaults(func=_cmd_calibration)
+    p = sub.add_parser(
+        "report", help="an HTML page of tables and figures, report.json and the PNGs"
+    )
+    common(p)
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write report.html, report.json and figures/ into (made if "
+        "missing; in an existing one only the report's files are replaced)",
+    )
+    p.add_argument(
+        "--iou",
+        type=float,
+        default=None,
+        help="IoU threshold of the raw curves and thresholds, one of --iou-thrs "
+        "(default: 0.5, or the first of --iou-thrs without it)",
+    )
+    p.add_argument(
+        "--area",
+        default=None,
+        help="area range of the raw curves and thresholds, a label of --area-rng (default: all)",
+    )
+    p.add_argument(
+        "--min-precision",
+        type=float,
+        default=0.9,
+        help="precision target whose score thresholds are shown and marked (default: 0.9)",
+    )
+    p.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        metavar="S",
+        help="also read every curve at this score threshold, and mark it",
+    )
+    p.add_argument(
+        "--max-class-curves",
+        type=int,
+        default=80,
+        metavar="N",
+        help="draw per-class curves for at most N classes, those with the most ground "
+        "truth (default: 80)",
+    )
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="run on the example dataset bundled with prcore")
+    p.add_argument(
+        "--out",
+        default="prcore-demo-report",
+        metavar="DIR",
+        help="folder for the example's HTML report (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("warmup", help="compile the kernels now instead of on first use")

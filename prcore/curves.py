@@ -47,6 +47,14 @@ def checked_number(
     return number
 
 
+def checked_integer(name: str, value: object, lo: int) -> int:
+    """``value`` when it is an integer >= ``lo`` (not a bool); PrcoreInputError otherwise."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if not ok or int(value) < lo:
+        raise PrcoreInputError(f"expected an integer >= {lo}, got {value!r}", field=name)
+    return int(value)
+
+
 @dataclass(frozen=True, eq=False)
 class PRCurve:
     """One raw precision-recall curve.
@@ -344,3 +352,39 @@ class ThresholdReport:
         from prcore.operating import ScoreThresholds
 
         return ScoreThresholds.from_report(self).to_json()
+
+
+def pick_at_score(curve: PRCurve, score: float) -> ThresholdPick:
+    """The operating point of a raw curve when detections scoring at least ``score`` are kept.
+
+    The point read is the curve's at its lowest threshold that is ``>= score``
+    (the same detections are kept); ``threshold`` is ``score`` as given. When no
+    detection scores that high nothing is kept: no precision, recall 0.
+
+    Raises
+    ------
+    PrcoreInputError
+        When ``score`` is not a finite number.
+    """
+    score = checked_number("score", score)
+    i = int(np.searchsorted(curve.thresholds, score, side="left"))
+    if i == len(curve.thresholds):
+        recall = 0.0 if curve.n_gt > 0 else None
+        note = "no detections" if not len(curve.thresholds) else f"no detection scores >= {score:g}"
+        return ThresholdPick(
+            curve.category_id, curve.category_name, score, None, recall, None, 0, 0, curve.n_gt,
+            note,
+        )  # fmt: skip
+    recall = float(curve.recall[i])
+    return ThresholdPick(
+        curve.category_id,
+        curve.category_name,
+        score,
+        float(curve.precision[i]),
+        None if np.isnan(recall) else recall,
+        float(curve.f1[i]),
+        int(curve.tp[i]),
+        int(curve.fp[i]),
+        curve.n_gt,
+        None if curve.n_gt else "no ground truth",
+    )

@@ -154,7 +154,7 @@ LAYERS = [
     {"prcore.engine"},
     {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display"}
     | {"prcore.operating", "prcore.objects", "prcore.detection_outcomes", "prcore.confusion"}
-    | {"prcore.error_breakdown", "prcore.calibration"},
+    | {"prcore.error_breakdown", "prcore.calibration", "prcore.html_report"},
     {"prcore.coco", "prcore.cocoeval", "prcore.mask"},
     {"prcore.cli", "prcore.warmup", "prcore.example", "prcore.__main__", "prcore"},
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from prcore.example import example_paths
 GT, DT = (str(p) for p in example_paths())
 
 
-def test_demo(capsys):
+def test_demo(capsys, tmp_path, monkeypatch):
     """The bundled example: summary, per-class table, two threshold picks, the
-    truncation note and a sweep, each as the library gives it."""
+    truncation note and a sweep, each as the library gives it; then where its HTML
+    report went (./prcore-demo-report by default)."""
+    monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     result = prcore.evaluate(GT, DT)
@@ -30,8 +33,20 @@ def test_demo(capsys):
         result.select_thresholds(min_precision=0.9).to_text(),
         note,
         result.sweep([0.05, 0.3, 0.5, 0.7]).to_text(),
+        f"prcore demo: wrote the report to {Path.cwd() / 'prcore-demo-report' / 'report.html'}",
     ]
     assert out == "\n\n".join(blocks) + "\n"
+    report = json.loads((tmp_path / "prcore-demo-report" / "report.json").read_text())
+    assert report["sections"]["summary"]["numbers"]["stats"] == result.stats_dict()
+    assert report["inputs"] == {"ground truth": "example_gt.json", "detections": "example_dt.json"}
+
+
+def test_demo_report_where_asked(capsys, tmp_path):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == f"prcore demo: wrote the report to {out / 'report.html'}"
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_eval_prints_summary_then_per_class(capsys):
