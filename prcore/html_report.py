@@ -353,36 +353,211 @@ def per_class_section(ctx: ReportContext) -> Section | None:
 
 
 def thresholds_section(ctx: ReportContext) -> Section:
-    """Shared score thresholds (all classes pooled) for best F1, the precision target and
-    the given score threshold."""
+    """Shared score thresholds (all classes pooled) for best F1 and the precision target;
+    what a given score threshold gives is the operating-points section's."""
     reports = {"best_f1": ctx.best_f1, "min_precision": ctx.precision_target}
     rows = [[rep.criterion, *_pick_cells(rep.shared), rep.shared.note or ""]
             for rep in reports.values()]  # fmt: skip
     numbers: dict[str, Any] = {k: rep.to_dict() for k, rep in reports.items()}
-    per_class = []
-    if ctx.score_threshold is not None:
-        shared = pick_at_score(ctx.pooled_curve, ctx.score_threshold)
-        per_class = [pick_at_score(c, ctx.score_threshold) for c in ctx.class_curves]
-        rows.append([f"score >= {ctx.score_threshold:g}", *_pick_cells(shared), shared.note or ""])
-        numbers["score_threshold"] = {
-            "score": ctx.score_threshold,
-            "shared": dataclasses.asdict(shared),
-            "per_class": [dataclasses.asdict(p) for p in per_class],
-        }
     table = table_html(["criterion", *_PICK_HEADERS, "note"], rows, digits=4, sortable=False)
     intro = (
         f"<p>One score threshold shared by every class, read off the raw curve of all "
         f"classes pooled (IoU={ctx.iou:g}, area={html.escape(ctx.area)}); the per-class picks are in "
         "the per-class table.</p>"
     )
-    if per_class:
-        table += table_html(
-            ["class", *_PICK_HEADERS, "GT"],
-            [[p.category_name, *_pick_cells(p), p.n_gt] for p in per_class],
-            digits=4,
-            caption=f"Each class at score >= {ctx.score_threshold:g}",
-        )
     return Section("thresholds", "Score thresholds", intro + table, (), numbers)
+
+
+def _operating_source(ctx: ReportContext) -> str:
+    """Where the operating score comes from, in words."""
+    if ctx.score_threshold is not None:
+        return "the score threshold given"
+    return f"the shared best-F1 threshold (IoU={ctx.iou:g}, area={ctx.area})"
+
+
+def _no_operating_score(ctx: ReportContext, key: str, title: str) -> Section:
+    note = "no detections, so no score threshold to count at"
+    return Section(key, title, f'<p class="note">{note}.</p>', (), {"note": note})
+
+
+_OP_HEADERS = ["class", "threshold", "TP", "FP", "FN", "GT", "ignored", "P", "R", "F1"]
+
+
+def _op_cells(point) -> list[Any]:
+    return [point.category_name, point.threshold, point.tp, point.fp, point.fn, point.n_gt,
+            point.ignored, point.precision, point.recall, point.f1]  # fmt: skip
+
+
+def operating_points_section(ctx: ReportContext) -> Section:
+    """TP, FP, FN, precision, recall and F1 at the operating score, per class and pooled
+    (:meth:`~prcore.result.EvaluationResult.at_threshold`)."""
+    key, title = "operating_points", "Operating points"
+    score = ctx.operating_score
+    if score is None:
+        return _no_operating_score(ctx, key, title)
+    report = ctx.result.at_threshold(score, iou=ctx.iou, area=ctx.area)
+    source = _operating_source(ctx)
+    intro = (
+        f"<p>Every detection scoring at least {score:.4g} ({html.escape(source)}) kept, over "
+        f"the whole dataset, matched as pycocotools matches (IoU={report.iou:g}, "
+        f"area={html.escape(report.area)}, maxDets {report.max_dets}); ignored detections "
+        "(crowds, outside the area range) count as neither TP nor FP, and FN = GT - TP.</p>"
+    )
+    pooled = table_html(_OP_HEADERS, [_op_cells(report.pooled)], digits=4, sortable=False)
+    body = intro + pooled
+    if report.per_class:
+        body += table_html(
+            _OP_HEADERS,
+            [_op_cells(p) for p in report.per_class],
+            digits=4,
+            caption=f"Each class at score >= {score:.4g}",
+        )
+    numbers = {**report.to_dict(), "score": score, "source": source}
+    return Section(key, title, body, (), numbers)
+
+
+def confusion_section(ctx: ReportContext) -> Section:
+    """The confusion matrix of classes at the operating score, background last."""
+    from prcore.display import ConfusionMatrixDisplay
+
+    key, title = "confusion", "Confusion between classes"
+    score = ctx.operating_score
+    if score is None:
+        return _no_operating_score(ctx, key, title)
+    cm = ctx.result.confusion(ctx.iou, score, ctx.area)
+    disp = ConfusionMatrixDisplay(cm, "true")
+    n = len(cm.labels)
+    many = n > 30  # past that, the cells' numbers would not be legible: colour alone
+    side = min(max(5.0, (0.16 if many else 0.45) * n + 2.5), 20.0)
+
+    def draw(fig):
+        disp.plot(ax=fig.add_subplot(), include_values=not many, xticks_rotation=90 if many else 45)
+        if many:
+            disp.ax_.tick_params(labelsize=6)
+        fig.tight_layout()
+
+    figure = ReportFigure(
+        "confusion",
+        "Rows: the true class; columns: the predicted class (background last: a missed object "
+        "in the last column, a detection of nothing in the last row); each row normalised to "
+        "sum to 1. The counts are in report.json.",
+        (side + 1.0, side),
+        draw,
+    )
+    k = n - 1
+    off = [(int(cm.counts[i, j]), i, j) for i in range(k) for j in range(k)
+           if i != j and cm.counts[i, j]]  # fmt: skip
+    off.sort(key=lambda t: (-t[0], t[1], t[2]))
+    rows_true = cm.counts.sum(axis=1)
+    table = table_html(
+        ["true class", "detected as", "count", "of the true class"],
+        [[cm.labels[i], cm.labels[j], c, c / rows_true[i]] for c, i, j in off[:20]],
+        caption="The most frequent confusions between classes",
+    )
+    if not off:
+        table = "<p>No object of one class was detected as another.</p>"
+    intro = (
+        f"<p>At IoU={cm.iou:g}, score &gt;= {score:.4g} ({html.escape(_operating_source(ctx))}), "
+        f"area={html.escape(cm.area)}, maxDets {cm.max_dets}: pycocotools' matching per class, "
+        "then what is left matched across classes by the same greedy rule.</p>"
+    )
+    if ctx.result.params.iou_type == "keypoints":
+        intro += (
+            '<p class="note">Keypoints: OKS exists only within a class, so no pair across '
+            "classes is made; a confusion shows as a miss and a detection of nothing.</p>"
+        )
+    numbers = {**cm.to_dict(), "normalized_over_true": cm.normalized("true")}
+    return Section(key, title, intro + table, (figure,), numbers)
+
+
+def errors_section(ctx: ReportContext) -> Section:
+    """TIDE's error types: counts and the AP fixing each would gain, overall and per class."""
+    from prcore.display import ErrorBreakdownDisplay
+    from prcore.error_breakdown import ERROR_TYPES, SHORT_NAMES
+
+    eb = ctx.result.error_breakdown(ctx.iou, 0.1, ctx.area)
+    disp = ErrorBreakdownDisplay(eb)
+    figure = ReportFigure(
+        "errors",
+        "AP points gained by fixing each error type alone, and how many errors of each type",
+        (7.0, 4.0),
+        lambda fig: (disp.plot(ax=fig.add_subplot()), fig.tight_layout()),
+    )
+
+    def pts(x: float) -> float:
+        return 100 * x
+
+    table = table_html(
+        ["type", "", "count", "dAP (points)"],
+        [[name, short, int(c), pts(d)]
+         for name, short, c, d in zip(ERROR_TYPES, SHORT_NAMES, eb.counts, eb.delta_ap)]
+        + [["all false positives", "FalsePos", None, pts(eb.false_positive_delta_ap)],
+           ["all false negatives", "FalseNeg", None, pts(eb.false_negative_delta_ap)]],
+        sortable=False,
+        digits=2,
+    )  # fmt: skip
+    per_class = table_html(
+        ["class", "AP", *SHORT_NAMES, *(f"dAP {s}" for s in SHORT_NAMES)],
+        [
+            [name, pts(eb.ap_per_class[k]), *eb.counts_per_class[:, k].tolist(),
+             *(pts(d) for d in eb.delta_ap_per_class[:, k])]
+            for k, name in enumerate(eb.category_names)
+        ],
+        digits=2,
+        caption="Errors per class (detections by their predicted class, Miss by the true class)",
+    )  # fmt: skip
+    ap = "-" if math.isnan(eb.ap) else f"{100 * eb.ap:.2f}"
+    intro = (
+        f"<p>TIDE's errors on pycocotools' matching (foreground IoU={eb.iou:g}, background "
+        f"IoU={eb.background_iou:g}, area={html.escape(eb.area)}, maxDets {eb.max_dets}): AP "
+        f"{ap} points; dAP is the AP (in points, AP x 100) that fixing every error of one type, "
+        "and nothing else, would gain.</p>"
+    )
+    return Section("errors", "Errors (TIDE)", intro + table + per_class, (figure,), eb.to_dict())
+
+
+def calibration_section(ctx: ReportContext) -> Section:
+    """Reliability of the scores: precision per score bin, ECE and MCE per class."""
+    from prcore.display import ReliabilityDisplay
+
+    key, title = "calibration", "Score calibration"
+    try:
+        cal = ctx.result.calibration(ctx.iou, 10, ctx.area)
+    except PrcoreInputError as exc:  # scores that are not probabilities (logits, say)
+        note = f"not shown: {exc.expected}"
+        return Section(key, title, f'<p class="note">{html.escape(note)}.</p>', (), {"note": note})
+    disp = ReliabilityDisplay(cal.pooled, cal.edges, cal.iou)
+    figure = ReportFigure(
+        "calibration",
+        "Precision of each score bin against its mean score, every class pooled; on the "
+        "diagonal a score is the chance of a true positive",
+        (5.0, 5.0),
+        lambda fig: (disp.plot(ax=fig.add_subplot()), fig.tight_layout()),
+    )
+    c = cal.pooled
+    bins = table_html(
+        ["score bin", "dets", "TP", "mean score", "precision"],
+        [
+            [f"[{lo:.2f}, {hi:.2f}{']' if b == len(c.counts) - 1 else ')'}", int(c.counts[b]),
+             int(c.true_positives[b]), c.mean_score[b], c.precision[b]]
+            for b, (lo, hi) in enumerate(zip(cal.edges[:-1], cal.edges[1:]))
+        ],
+        sortable=False,
+        caption=f"All classes pooled: ECE {fmt_num(c.ece)}, MCE {fmt_num(c.mce)}",
+    )  # fmt: skip
+    body = (
+        f"<p>Detections kept (maxDets {cal.max_dets}) and not ignored, at IoU={cal.iou:g}, "
+        f"area={html.escape(cal.area)}, binned by score over [0, 1] in {len(c.counts)} bins. "
+        "ECE: the mean gap between precision and score, weighted by the bins' detections; "
+        "MCE: the largest gap.</p>" + bins
+    )
+    if cal.per_class:
+        body += table_html(
+            ["class", "dets", "ECE", "MCE"],
+            [[x.category_name, x.n_detections, x.ece, x.mce] for x in cal.per_class],
+            caption="Each class",
+        )
+    return Section(key, title, body, (figure,), cal.to_dict())
 
 
 def _marks_of(ctx: ReportContext, curve: PRCurve, k: int | None) -> dict:
@@ -548,7 +723,11 @@ DEFAULT_SECTIONS: tuple[SectionBuilder, ...] = (
     summary_section,
     per_class_section,
     thresholds_section,
+    operating_points_section,
     curves_section,
+    errors_section,
+    confusion_section,
+    calibration_section,
     class_curves_section,
     coco_curves_section,
     parameters_section,

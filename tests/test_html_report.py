@@ -54,6 +54,7 @@ class _Page(HTMLParser):
         super().__init__()
         self.tags: list[tuple[str, dict]] = []
         self.tables: list[list[list[str]]] = []
+        self.table_sections: list[str] = []  # the section each table is in
         self.sections: list[str] = []
         self._cell: list[str] | None = None
         self._in: list[str] = []
@@ -66,6 +67,7 @@ class _Page(HTMLParser):
         self._in.append(tag)
         if tag == "table":
             self.tables.append([])
+            self.table_sections.append(self.sections[-1] if self.sections else "")
         elif tag == "tr":
             self.tables[-1].append([])
         elif tag in ("td", "th"):
@@ -106,11 +108,15 @@ def test_every_figure_is_embedded_as_the_png_written(result, written):
     page = _parse(path)
     report = json.loads((out / "report.json").read_text())
     files = [f for s in report["sections"].values() for f in s["figures"]]
-    # the example: AP bars, pooled PR+score and score curves, one class grid, COCO curves
+    # the example: AP bars, pooled PR+score and score curves, errors, confusion,
+    # calibration, one class grid, COCO curves
     assert files == [
         "figures/class_ap.png",
         "figures/pooled_pr_score.png",
         "figures/pooled_score_curves.png",
+        "figures/errors.png",
+        "figures/confusion.png",
+        "figures/calibration.png",
         "figures/class_pr_score.png",
         "figures/coco_interpolated.png",
     ]
@@ -198,7 +204,11 @@ def test_report_json_holds_the_results_numbers(result, written):
         "summary",
         "per_class",
         "thresholds",
+        "operating_points",
         "curves",
+        "errors",
+        "confusion",
+        "calibration",
         "class_curves",
         "coco_curves",
         "parameters",
@@ -216,9 +226,12 @@ def test_report_json_holds_the_results_numbers(result, written):
         json.dumps(target.to_dict())
     )
     assert [r["best_f1"]["threshold"] for r in rows] == [p.threshold for p in best.per_class]
-    at = sections["thresholds"]["numbers"]["score_threshold"]
-    assert at["shared"]["precision"] == pick_at_score(result.curve(None), 0.5).precision
+    # the operating points at --score-threshold are the curves' points there
+    at = sections["operating_points"]["numbers"]
+    assert (at["score"], at["source"]) == (0.5, "the score threshold given")
+    assert at["pooled"]["precision"] == pick_at_score(result.curve(None), 0.5).precision
     assert [p["tp"] for p in at["per_class"]] == [pick_at_score(c, 0.5).tp for c in result.curves()]
+    assert [p["fp"] for p in at["per_class"]] == [pick_at_score(c, 0.5).fp for c in result.curves()]
     coco = sections["coco_curves"]["numbers"]
     assert coco["ap"][0] == result.stats[1] and coco["ap"][5] == result.stats[2]
     assert coco["rec_thrs"] == list(result.params.rec_thrs)
@@ -292,7 +305,7 @@ def test_a_section_builder_adds_a_section(result, tmp_path):
     png = (tmp_path / "r" / "figures" / "detections.png").read_bytes()
     assert png[:8] == PNG and _png_size(png) == (320, 240)  # 4x3 inches at 80 dpi
     images = [a["src"] for t, a in page.tags if t == "img"]
-    assert len(images) == 6 and base64.b64decode(images[-1].split(",", 1)[1]) == png
+    assert len(images) == 9 and base64.b64decode(images[-1].split(",", 1)[1]) == png
 
     def clash(ctx):
         return Section("x", "x", "", (ReportFigure("class_ap", "", (1, 1), lambda f: None),))
@@ -306,9 +319,32 @@ def test_without_categories(tmp_path):
     result = prcore.evaluate(GT, DT, params=prcore.Params(use_cats=False))
     path = write_report(result, tmp_path / "r")
     page = _parse(path)
-    assert page.sections == ["summary", "thresholds", "curves", "coco_curves", "parameters"]
+    assert page.sections == [
+        "summary",
+        "thresholds",
+        "operating_points",
+        "curves",
+        "errors",
+        "confusion",
+        "calibration",
+        "coco_curves",
+        "parameters",
+    ]
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["sections"]["summary"]["numbers"]["stats"] == result.stats_dict()
+    sections = report["sections"]
+    assert sections["summary"]["numbers"]["stats"] == result.stats_dict()
+    score = result.select_thresholds(best_f1=True).shared.threshold
+    # one pooled row, no per-class rows; the confusion and errors still by true class
+    assert sections["operating_points"]["numbers"]["per_class"] == []
+    assert sections["operating_points"]["numbers"]["pooled"] == _plain(
+        result.at_threshold(score).to_dict()["pooled"]
+    )
+    assert (
+        sections["confusion"]["numbers"]["counts"] == result.confusion(0.5, score).counts.tolist()
+    )
+    assert sections["calibration"]["numbers"]["per_class"] == []
+    assert sections["calibration"]["numbers"]["pooled"]["ece"] == result.calibration().ece
+    assert len([t for t, _ in page.tags if t == "img"]) == 6
 
 
 def test_the_library_call_is_quiet_and_leaves_pyplot_alone(result, tmp_path, capfd):
@@ -320,7 +356,7 @@ def test_the_library_call_is_quiet_and_leaves_pyplot_alone(result, tmp_path, cap
     build_report(result, progress=stream)
     text = stream.getvalue()
     assert "prcore report [" in text and text.endswith("\n")
-    assert "5/5" in text  # the figures, counted
+    assert "8/8" in text  # the figures, counted
 
 
 def test_an_existing_folder_keeps_its_other_files(result, tmp_path):
@@ -416,10 +452,23 @@ def test_no_detections(tmp_path):
     result = prcore.evaluate(GT, [])
     write_report(result, tmp_path / "r", score_threshold=0.5)
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["sections"]["summary"]["numbers"]["stats"] == result.stats_dict()
-    assert report["sections"]["thresholds"]["numbers"]["best_f1"]["shared"]["note"] == (
-        "no detections"
-    )
+    sections = report["sections"]
+    assert sections["summary"]["numbers"]["stats"] == result.stats_dict()
+    assert sections["thresholds"]["numbers"]["best_f1"]["shared"]["note"] == ("no detections")
+    # at the threshold given: every object missed, nothing confused
+    n_gt = result.at_threshold(0.5).pooled.n_gt
+    assert sections["operating_points"]["numbers"]["pooled"]["fn"] == n_gt > 0
+    counts = np.asarray(sections["confusion"]["numbers"]["counts"])
+    assert counts[:-1, -1].sum() == n_gt and counts[:, :-1].sum() == 0
+    assert sections["errors"]["numbers"]["errors"]["missed"]["count"] == n_gt
+    assert sections["calibration"]["numbers"]["pooled"]["n_detections"] == 0
+    # without a threshold given there is none to count at: a note, not a failure
+    write_report(result, tmp_path / "bare")
+    bare = json.loads((tmp_path / "bare" / "report.json").read_text())["sections"]
+    note = "no detections, so no score threshold to count at"
+    assert bare["operating_points"]["numbers"] == {"note": note}
+    assert bare["confusion"]["numbers"] == {"note": note}
+    assert note in (tmp_path / "bare" / "report.html").read_text()
 
 
 def test_cli_bad_out_writes_nothing(tmp_path, capsys):
@@ -447,7 +496,16 @@ def test_keypoints_report(tmp_path):
     assert numbers["stats"] == result.stats_dict() and len(numbers["stats"]) == 10
     assert report["sections"]["coco_curves"]["numbers"]["ap"][0] == result.stats[1]
     page = _parse(tmp_path / "kp" / "report.html")
-    assert len([t for t, _ in page.tags if t == "img"]) == 5
+    assert len([t for t, _ in page.tags if t == "img"]) == 8
+    sections = report["sections"]
+    score = result.select_thresholds(best_f1=True).shared.threshold
+    cm = result.confusion(0.5, score)
+    assert sections["confusion"]["numbers"]["counts"] == cm.counts.tolist()
+    k = len(result.cat_names)
+    off_diagonal = cm.counts[:k, :k] - np.diag(np.diag(cm.counts[:k, :k]))
+    assert not off_diagonal.any()  # OKS pairs nothing across classes
+    assert "OKS exists only within a class" in (tmp_path / "kp" / "report.html").read_text()
+    assert sections["errors"]["numbers"] == _plain(result.error_breakdown().to_dict())
 
 
 def test_cli_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
@@ -460,7 +518,7 @@ def test_cli_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
     assert main(["report", GT, DT, "--out", str(tmp_path / "r")]) == 0
     bar = terminal.getvalue()
     assert bar.startswith("\rprcore report: summary_section") and bar.endswith("\n")
-    assert "prcore report [########################] 5/5 done" in bar
+    assert "prcore report [########################] 8/8 done" in bar
     assert capsys.readouterr().out.startswith("prcore: wrote the report to ")
 
 
@@ -477,3 +535,135 @@ def test_names_are_text_not_markup(tmp_path):
     assert [t for t, _ in page.tags if t in ("script", "b")] == ["script"]  # the page's own
     per_class = next(t for t in page.tables if t[0][0] == "class")
     assert evil in [row[0] for row in per_class[1:]]
+
+
+def _plain(value):
+    """``value`` as report.json holds it (lists, not tuples)."""
+    return json.loads(json.dumps(value))
+
+
+def _images(path) -> list[bytes]:
+    page = _parse(path)
+    prefix = "data:image/png;base64,"
+    return [base64.b64decode(a["src"][len(prefix) :]) for t, a in page.tags if t == "img"]
+
+
+def test_analysis_sections_hold_the_results_numbers(result, written):
+    """Operating points, errors, confusion and calibration: report.json holds what the
+    API gives, the page embeds their figures and names every class in their tables."""
+    out, path = written
+    sections = json.loads((out / "report.json").read_text())["sections"]
+
+    at = result.at_threshold(0.5)
+    ops = sections["operating_points"]["numbers"]
+    assert [(p["tp"], p["fp"], p["fn"]) for p in ops["per_class"]] == [
+        (p.tp, p.fp, p.fn) for p in at.per_class
+    ]
+    assert ops["pooled"] == _plain(at.to_dict()["pooled"])
+    assert (ops["pooled"]["tp"], ops["pooled"]["fp"]) == (at.pooled.tp, at.pooled.fp)
+
+    cm = result.confusion(0.5, 0.5)
+    conf = sections["confusion"]["numbers"]
+    assert conf["counts"] == cm.counts.tolist() and conf["labels"] == list(cm.labels)
+    assert np.allclose(conf["normalized_over_true"], cm.normalized("true"))
+    assert cm.counts.sum() > 0
+
+    eb = result.error_breakdown(0.5, 0.1)
+    errors = sections["errors"]["numbers"]
+    assert errors == _plain(eb.to_dict())
+    assert [errors["errors"][t]["delta_ap"] for t in eb.error_types] == eb.delta_ap.tolist()
+
+    cal = result.calibration(0.5, 10)
+    numbers = sections["calibration"]["numbers"]
+    assert numbers["pooled"]["ece"] == cal.ece and numbers["pooled"]["mce"] == cal.mce
+    assert [c["ece"] for c in numbers["per_class"]] == [c.ece for c in cal.per_class]
+
+    # each figure: the PNG written is the one embedded, in page order
+    report = json.loads((out / "report.json").read_text())
+    files = [f for s in report["sections"].values() for f in s["figures"]]
+    images = _images(path)
+    assert len(images) == len(files)
+    for png, file in zip(images, files):
+        assert png[:8] == PNG and png == (out / file).read_bytes()
+    for key in ("errors", "confusion", "calibration"):
+        assert report["sections"][key]["figures"] == [f"figures/{key}.png"]
+
+    page = _parse(path)
+    kinds = [a.get("class") for tag, a in page.tags if tag == "table"]
+    for key in ("operating_points", "errors", "calibration"):
+        classes = [
+            (t, kind)
+            for t, k, kind in zip(page.tables, page.table_sections, kinds)
+            if k == key and t[0][0] == "class" and len(t) > 2
+        ]
+        assert len(classes) == 1, key
+        table, kind = classes[0]
+        assert [row[0] for row in table[1:]] == list(result.cat_names), key
+        assert kind == "sortable", key
+    confusions = [t for t, k in zip(page.tables, page.table_sections) if k == "confusion"]
+    k = len(result.cat_names)
+    off = cm.counts[:k, :k].copy()
+    np.fill_diagonal(off, 0)
+    assert [int(row[2]) for row in confusions[0][1:]] == sorted(off[off > 0].tolist())[::-1][:20]
+
+
+def _many_classes(k: int):
+    """``k`` classes, two images: each class one box per image, detected once in its
+    own class and once as the next class over."""
+    cats = [{"id": i + 1, "name": f"class {i + 1}"} for i in range(k)]
+    images = [{"id": 1, "width": 4000, "height": 200}, {"id": 2, "width": 4000, "height": 200}]
+    anns, dets = [], []
+    for img in (1, 2):
+        for i in range(k):
+            box = [40.0 * i, 10.0, 30.0, 30.0]
+            anns.append({"id": len(anns) + 1, "image_id": img, "category_id": i + 1,
+                         "bbox": box, "area": 900.0, "iscrowd": 0})  # fmt: skip
+            other = (i + 1) % k + 1 if img == 2 else i + 1
+            dets.append({"image_id": img, "category_id": other, "bbox": box, "score": 0.9})
+    return {"images": images, "annotations": anns, "categories": cats}, dets
+
+
+def test_the_confusion_figure_of_many_classes_stays_legible():
+    """Sized by the class count; past 30 classes, colour alone (no number in each cell)."""
+    from matplotlib.figure import Figure
+
+    from prcore.html_report import confusion_section
+
+    sizes = {}
+    for k in (5, 80):
+        gt, dets = _many_classes(k)
+        result = prcore.evaluate(gt, dets)
+        ctx = ReportContext(result, 0.5, "all", score_threshold=0.5)
+        section = confusion_section(ctx)
+        (spec,) = section.figures
+        fig = Figure(figsize=spec.size)
+        spec.draw(fig)
+        ax = fig.axes[0]
+        sizes[k] = spec.size
+        cm = result.confusion(0.5, 0.5)
+        assert section.numbers["counts"] == cm.counts.tolist()
+        # image 2 confuses each class with the next one: k confusions of count 1
+        assert np.trace(cm.counts) == k and cm.counts[:k, :k].sum() == 2 * k
+        assert len(ax.get_xticklabels()) == k + 1
+        assert len(ax.texts) == (0 if k > 30 else (k + 1) ** 2)
+    assert sizes[5][0] < sizes[80][0] <= 21.0
+
+
+def test_scores_outside_0_1_skip_calibration_with_a_note(tmp_path):
+    """Logits are no probabilities: calibration is left out, with the reason, and the
+    rest of the report is written."""
+    dets = json.loads(example_paths()[1].read_text())
+    for d in dets:
+        d["score"] = 10 * d["score"] - 5
+    result = prcore.evaluate(GT, dets)
+    with pytest.raises(prcore.PrcoreInputError, match="in \\[0, 1\\]"):
+        result.calibration()
+    path = write_report(result, tmp_path / "r")
+    sections = json.loads((tmp_path / "r" / "report.json").read_text())["sections"]
+    cal = sections["calibration"]
+    assert cal["figures"] == [] and "in [0, 1]" in cal["numbers"]["note"]
+    assert "calibration reads scores as probabilities" in path.read_text()
+    assert sections["errors"]["figures"] == ["figures/errors.png"]
+    assert sections["confusion"]["numbers"]["score_threshold"] == (
+        result.select_thresholds(best_f1=True).shared.threshold
+    )
