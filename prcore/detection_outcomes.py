@@ -164,16 +164,29 @@ def detection_outcomes(
     )
 
 
-def best_overlap(outcomes: DetectionOutcomes, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def overlap_order(outcomes: DetectionOutcomes) -> np.ndarray:
+    """The pairs by detection, then descending similarity, then ground truth: what
+    :func:`best_overlap` sorts by, to sort once for several calls."""
+    return np.lexsort((outcomes.pair_gt, -outcomes.pair_sim, outcomes.pair_det))
+
+
+def best_overlap(
+    outcomes: DetectionOutcomes, among: np.ndarray, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Each detection's highest similarity among the pairs ``among`` (bool (P,)), and
-    which ground truth gives it (ties: the first in cell order); 0 and -1 for none."""
+    which ground truth gives it (ties: the first in cell order); 0 and -1 for none.
+
+    ``order``, when given, is :func:`overlap_order` of ``outcomes``: a pair is one
+    (detection, ground truth), so the pairs ``among`` keep that order, and sorting
+    them again (the cost of this function on large data) is skipped.
+    """
     n = len(outcomes.det_score)
     best = np.zeros(n, np.float64)
     which = np.full(n, -1, np.int64)
-    sel = np.flatnonzero(among)
+    if order is None:
+        order = overlap_order(outcomes)
+    sel = order[among[order]]
     d, g, s = outcomes.pair_det[sel], outcomes.pair_gt[sel], outcomes.pair_sim[sel]
-    order = np.lexsort((g, -s, d))
-    d, g, s = d[order], g[order], s[order]
     first = np.r_[True, d[1:] != d[:-1]] if len(d) else np.zeros(0, bool)
     best[d[first]] = s[first]
     which[d[first]] = g[first]

@@ -45,7 +45,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from prcore.curves import checked_number
-from prcore.detection_outcomes import DetectionOutcomes, best_overlap, detection_outcomes
+from prcore.detection_outcomes import (
+    DetectionOutcomes,
+    best_overlap,
+    detection_outcomes,
+    overlap_order,
+)
 from prcore.errors import PrcoreInputError
 from prcore.summary import format_table
 
@@ -170,13 +175,20 @@ class ErrorBreakdown:
         )
 
 
+def _accumulate_order(
+    cat: np.ndarray, score: np.ndarray, img: np.ndarray, rank: np.ndarray
+) -> np.ndarray:
+    """Every detection in ``COCOeval.accumulate``'s order: by class, descending score,
+    then image, then rank in the image (a total order: rank is unique in its image
+    and class)."""
+    return np.lexsort((rank, img, -score, cat))
+
+
 def _average_precisions(
     cat: np.ndarray,
+    order: np.ndarray,
     keep: np.ndarray,
     tp: np.ndarray,
-    score: np.ndarray,
-    img: np.ndarray,
-    rank: np.ndarray,
     n_pos: np.ndarray,
     classes: np.ndarray,
     rec_thrs: np.ndarray,
@@ -184,14 +196,14 @@ def _average_precisions(
     """COCO AP of each class in ``classes`` (``COCOeval.accumulate`` at one threshold).
 
     Kept detections of a class are ordered as accumulate orders them
-    (descending score, then image, then rank in the image); precision is
+    (``order``, :func:`_accumulate_order` of ``cat``: the kept ones keep that
+    order, so the sort is shared by every fix that keeps the classes); precision is
     ``tp / (tp + fp + eps)``, made non-increasing from the right, read at the
     first point reaching each recall threshold (0 past the curve's end).
     A class left with no positives has AP 0, or NaN (it leaves the mean) when
     it has no detection either, as in TIDE (``APDataObject.is_empty``).
     """
-    sel = np.flatnonzero(keep)
-    order = sel[np.lexsort((rank[sel], img[sel], -score[sel], cat[sel]))]
+    order = order[keep[order]]
     bounds = np.searchsorted(cat[order], np.arange(len(n_pos) + 1))
     out = np.zeros(len(classes), np.float64)
     for j, k in enumerate(classes.tolist()):
@@ -268,10 +280,11 @@ def error_breakdown(
     fp = o.det_state == 0
     same = o.det_cat[o.pair_det] == o.gt_cat[o.pair_gt]
     used = o.gt_matched[o.pair_gt]
-    best_same, same_gt = best_overlap(o, same)
-    best_other, other_gt = best_overlap(o, ~same)
-    best_used, _ = best_overlap(o, same & used)
-    best_any, _ = best_overlap(o, np.ones(len(same), bool))
+    by_overlap = overlap_order(o)  # sorted once for the four
+    best_same, same_gt = best_overlap(o, same, by_overlap)
+    best_other, other_gt = best_overlap(o, ~same, by_overlap)
+    best_used, _ = best_overlap(o, same & used, by_overlap)
+    best_any, _ = best_overlap(o, np.ones(len(same), bool), by_overlap)
 
     # pycocotools matches at IoU >= min(t, 1 - 1e-10); the same cut here.
     t_match = min(t_f, 1 - 1e-10)
@@ -306,17 +319,20 @@ def error_breakdown(
     base_tp = o.det_state == 1
     rec_thrs = o.params.rec_thrs_array()
 
-    def ap_of(cat=o.det_cat, keep=base_keep, tp=base_tp, pos=n_pos) -> np.ndarray:
-        return _average_precisions(
-            cat, keep, tp, o.det_score, o.det_img, o.det_rank, pos, classes, rec_thrs
-        )
+    base_order = _accumulate_order(o.det_cat, o.det_score, o.det_img, o.det_rank)
+
+    def ap_of(cat=o.det_cat, keep=base_keep, tp=base_tp, pos=n_pos, order=base_order):
+        return _average_precisions(cat, order, keep, tp, pos, classes, rec_thrs)
 
     base = ap_of()
     fixed = np.empty((6, len(classes)))
     fixed[LOC] = ap_of(keep=base_keep & ~loc_removed, tp=base_tp | loc_fixed)
     cls_cat = o.det_cat.copy()
     cls_cat[cls_fixed] = o.gt_cat[other_gt[cls_fixed]]
-    fixed[CLS] = ap_of(cat=cls_cat, keep=base_keep & ~cls_removed, tp=base_tp | cls_fixed)
+    cls_order = _accumulate_order(cls_cat, o.det_score, o.det_img, o.det_rank)
+    fixed[CLS] = ap_of(
+        cat=cls_cat, keep=base_keep & ~cls_removed, tp=base_tp | cls_fixed, order=cls_order
+    )
     for code in (BOTH, DUPE, BKG):
         fixed[code] = ap_of(keep=base_keep & (kind != code))
     fixed[MISS] = ap_of(pos=n_pos - np.bincount(o.gt_cat[missed], minlength=k))

@@ -428,20 +428,31 @@ def confusion_section(ctx: ReportContext) -> Section:
     disp = ConfusionMatrixDisplay(cm, "true")
     n = len(cm.labels)
     many = n > 30  # past that, the cells' numbers would not be legible: colour alone
-    side = min(max(5.0, (0.16 if many else 0.45) * n + 2.5), 20.0)
+    # Laid out in inches, the matrix square (imshow's aspect), with no tight_layout:
+    # it would draw the 160 labels of 80 classes once more just to measure them.
+    cell, font = (0.13, 6.0) if many else (0.45, 10.0)
+    side = max(cell * n, 3.5)
+    text = max(map(len, cm.labels)) * font * 0.55 / 72  # the longest label's length
+    left = 0.55 + text
+    bottom = 0.6 + (text if many else 0.72 * text)  # predicted labels at 90 or 45 degrees
+    top, right = 0.8, 1.1  # the two-line title; the colour bar and its ticks
+    width, height = max(left + side + right, 6.0), bottom + side + top
 
     def draw(fig):
-        disp.plot(ax=fig.add_subplot(), include_values=not many, xticks_rotation=90 if many else 45)
-        if many:
-            disp.ax_.tick_params(labelsize=6)
-        fig.tight_layout()
+        ax = fig.add_axes((left / width, bottom / height, side / width, side / height))
+        disp.plot(ax=ax, include_values=not many, colorbar=False,
+                  xticks_rotation=90 if many else 45)  # fmt: skip
+        ax.tick_params(labelsize=font)
+        cax = fig.add_axes(((left + side + 0.2) / width, bottom / height, 0.2 / width,
+                            side / height))  # fmt: skip
+        disp.colorbar_ = fig.colorbar(disp.im_, cax=cax)
 
     figure = ReportFigure(
         "confusion",
         "Rows: the true class; columns: the predicted class (background last: a missed object "
         "in the last column, a detection of nothing in the last row); each row normalised to "
         "sum to 1. The counts are in report.json.",
-        (side + 1.0, side),
+        (width, height),
         draw,
     )
     k = n - 1
