@@ -375,7 +375,7 @@ def _operating_source(ctx: ReportContext) -> str:
     return f"the shared best-F1 threshold (IoU={ctx.iou:g}, area={ctx.area})"
 
 
-def _no_operating_score(ctx: ReportContext, key: str, title: str) -> Section:
+def _no_operating_score(key: str, title: str) -> Section:
     note = "no detections, so no score threshold to count at"
     return Section(key, title, f'<p class="note">{note}.</p>', (), {"note": note})
 
@@ -394,7 +394,7 @@ def operating_points_section(ctx: ReportContext) -> Section:
     key, title = "operating_points", "Operating points"
     score = ctx.operating_score
     if score is None:
-        return _no_operating_score(ctx, key, title)
+        return _no_operating_score(key, title)
     report = ctx.result.at_threshold(score, iou=ctx.iou, area=ctx.area)
     source = _operating_source(ctx)
     intro = (
@@ -423,7 +423,7 @@ def confusion_section(ctx: ReportContext) -> Section:
     key, title = "confusion", "Confusion between classes"
     score = ctx.operating_score
     if score is None:
-        return _no_operating_score(ctx, key, title)
+        return _no_operating_score(key, title)
     cm = ctx.result.confusion(ctx.iou, score, ctx.area)
     disp = ConfusionMatrixDisplay(cm, "true")
     n = len(cm.labels)
