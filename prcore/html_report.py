@@ -372,7 +372,7 @@ def _operating_source(ctx: ReportContext) -> str:
     """Where the operating score comes from, in words."""
     if ctx.score_threshold is not None:
         return "the score threshold given"
-    return f"the shared best-F1 threshold (IoU={ctx.iou:g}, area={ctx.area})"
+    return f"the shared best-F1 threshold at IoU={ctx.iou:g}, area={ctx.area}"
 
 
 def _no_operating_score(key: str, title: str) -> Section:
@@ -383,8 +383,8 @@ def _no_operating_score(key: str, title: str) -> Section:
 _OP_HEADERS = ["class", "threshold", "TP", "FP", "FN", "GT", "ignored", "P", "R", "F1"]
 
 
-def _op_cells(point) -> list[Any]:
-    return [point.category_name, point.threshold, point.tp, point.fp, point.fn, point.n_gt,
+def _op_cells(point, name: str | None = None) -> list[Any]:
+    return [name or point.category_name, point.threshold, point.tp, point.fp, point.fn, point.n_gt,
             point.ignored, point.precision, point.recall, point.f1]  # fmt: skip
 
 
@@ -403,7 +403,9 @@ def operating_points_section(ctx: ReportContext) -> Section:
         f"area={html.escape(report.area)}, maxDets {report.max_dets}); ignored detections "
         "(crowds, outside the area range) count as neither TP nor FP, and FN = GT - TP.</p>"
     )
-    pooled = table_html(_OP_HEADERS, [_op_cells(report.pooled)], digits=4, sortable=False)
+    pooled = table_html(
+        _OP_HEADERS, [_op_cells(report.pooled, "all classes (pooled)")], digits=4, sortable=False
+    )
     body = intro + pooled
     if report.per_class:
         body += table_html(
@@ -508,14 +510,15 @@ def errors_section(ctx: ReportContext) -> Section:
         digits=2,
     )  # fmt: skip
     per_class = table_html(
-        ["class", "AP", *SHORT_NAMES, *(f"dAP {s}" for s in SHORT_NAMES)],
+        ["class", "AP (points)", *SHORT_NAMES, *(f"dAP {s}" for s in SHORT_NAMES)],
         [
             [name, pts(eb.ap_per_class[k]), *eb.counts_per_class[:, k].tolist(),
              *(pts(d) for d in eb.delta_ap_per_class[:, k])]
             for k, name in enumerate(eb.category_names)
         ],
         digits=2,
-        caption="Errors per class (detections by their predicted class, Miss by the true class)",
+        caption="Errors per class (detections by their predicted class, Miss by the true "
+        "class); AP and dAP in points",
     )  # fmt: skip
     ap = "-" if math.isnan(eb.ap) else f"{100 * eb.ap:.2f}"
     intro = (
