@@ -859,7 +859,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="S",
-        help="also read every curve at this score threshold, and mark it",
+        help="count the operating points and the confusion matrix at this score, and mark "
+        "it on every curve (default: the shared best-F1 threshold)",
     )
     p.add_argument(
         "--max-class-curves",

@@ -133,7 +133,8 @@ class ReportContext:
     min_precision : float
         The precision target of the threshold section.
     score_threshold : float or None
-        A score threshold to read every curve at, and to mark.
+        The score the operating points and the confusion matrix are counted at,
+        marked on every curve (None: the shared best-F1 threshold).
     classes_per_figure : int
         Classes per figure of the per-class curve grid.
     max_class_curves : int
@@ -987,7 +988,8 @@ def build_report(
     min_precision : float
         The precision target whose thresholds are picked and marked.
     score_threshold : float, optional
-        A score threshold to read every curve at, and to mark.
+        The score the operating points and the confusion matrix are counted at,
+        marked on every curve (None: the shared best-F1 threshold).
     classes_per_figure : int
         Classes per figure of the per-class curve grid.
     max_class_curves : int
