@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from prcore.curves import checked_number
-from prcore.detection_outcomes import detection_outcomes
 from prcore.errors import PrcoreInputError
+from prcore.match_outcomes import match_outcomes
 from prcore.summary import format_table
 
 #: pycocotools' ``evaluateImg`` matches at ``min(t, 1 - 1e-10)``.
@@ -150,7 +150,7 @@ def confusion_matrix(
         For any argument it cannot read, naming it.
     """
     thr = checked_number("score", score)
-    o = detection_outcomes(result, iou, area, max_dets)
+    o = match_outcomes(result, iou, area, max_dets)
     k = o.n_categories
     counts = np.zeros((k + 1, k + 1), np.int64)
     live = (o.det_score >= thr) & (o.det_state != 2)

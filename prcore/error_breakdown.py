@@ -45,13 +45,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from prcore.curves import checked_number
-from prcore.detection_outcomes import (
-    DetectionOutcomes,
+from prcore.errors import PrcoreInputError
+from prcore.match_outcomes import (
+    MatchOutcomes,
     best_overlap,
-    detection_outcomes,
+    match_outcomes,
     overlap_order,
 )
-from prcore.errors import PrcoreInputError
 from prcore.summary import format_table
 
 ERROR_TYPES = ("classification", "localization", "both", "duplicate", "background", "missed")
@@ -226,7 +226,7 @@ def _average_precisions(
 
 
 def _fixed_by_best(
-    o: DetectionOutcomes, errors: np.ndarray, target: np.ndarray
+    o: MatchOutcomes, errors: np.ndarray, target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Of ``errors`` (bool (D,)) aimed at ``target`` ground truths: the one to fix per
     ground truth no true positive took (highest score; ties the first in cell
@@ -275,7 +275,7 @@ def error_breakdown(
             f"the background IoU ({t_b:g}) must not exceed the foreground IoU ({t_f:g})",
             field="background_iou",
         )
-    o = detection_outcomes(result, t_f, area, max_dets)
+    o = match_outcomes(result, t_f, area, max_dets)
     k = o.n_categories
     fp = o.det_state == 0
     same = o.det_cat[o.pair_det] == o.gt_cat[o.pair_gt]

@@ -153,7 +153,7 @@ LAYERS = [
     {"prcore.io"},
     {"prcore.engine"},
     {"prcore.summary", "prcore.curves", "prcore.result", "prcore.report", "prcore.display"}
-    | {"prcore.operating", "prcore.objects", "prcore.detection_outcomes", "prcore.confusion"}
+    | {"prcore.operating", "prcore.objects", "prcore.match_outcomes", "prcore.confusion"}
     | {"prcore.error_breakdown", "prcore.calibration", "prcore.html_report"},
     {"prcore.coco", "prcore.cocoeval", "prcore.mask"},
     {"prcore.cli", "prcore.warmup", "prcore.example", "prcore.__main__", "prcore"},

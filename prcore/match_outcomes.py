@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, eq=False)
-class DetectionOutcomes:
+class MatchOutcomes:
     """Per-category matching at one IoU threshold, area range and maxDets, with overlaps.
 
     Detections are those the matching keeps (the top ``maxDets`` of each
@@ -99,9 +99,9 @@ def _cell_pairs(details: MatchDetails) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return det, g, details.sim
 
 
-def detection_outcomes(
+def match_outcomes(
     result: EvaluationResult, iou: float, area: str, max_dets: int | None
-) -> DetectionOutcomes:
+) -> MatchOutcomes:
     """Match ``result``'s inputs again at ``iou``, per category, with every overlap.
 
     The matching is pycocotools' per category (``use_cats`` on, whatever the
@@ -144,7 +144,7 @@ def detection_outcomes(
         pair_gt = np.concatenate([pair_gt, g[other]])
         pair_sim = np.concatenate([pair_sim, s[other]])
     keep = (pair_sim > 0) & ~gt_ignore[pair_gt]
-    return DetectionOutcomes(
+    return MatchOutcomes(
         params=params,
         det_index=details.det_index.astype(np.int64),
         det_cat=det_cell // n_img,
@@ -164,14 +164,14 @@ def detection_outcomes(
     )
 
 
-def overlap_order(outcomes: DetectionOutcomes) -> np.ndarray:
+def overlap_order(outcomes: MatchOutcomes) -> np.ndarray:
     """The pairs by detection, then descending similarity, then ground truth: what
     :func:`best_overlap` sorts by, to sort once for several calls."""
     return np.lexsort((outcomes.pair_gt, -outcomes.pair_sim, outcomes.pair_det))
 
 
 def best_overlap(
-    outcomes: DetectionOutcomes, among: np.ndarray, order: np.ndarray | None = None
+    outcomes: MatchOutcomes, among: np.ndarray, order: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each detection's highest similarity among the pairs ``among`` (bool (P,)), and
     which ground truth gives it (ties: the first in cell order); 0 and -1 for none.
