@@ -358,8 +358,8 @@ def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
     if isinstance(gt, (str, os.PathLike)):
         file = os.fspath(gt)
         with _file_bytes(file) as data:
-            # The byte scanner reads the box columns only.
-            scanned = _scan_ground_truth(data, file) if iou_type == "bbox" else None
+            # The byte scanner reads the box columns, and keypoints; masks need the dict.
+            scanned = _scan_ground_truth(data, file, iou_type) if iou_type != "segm" else None
             if scanned is not None:  # declines an image-info file
                 return scanned
             raw = _bytes_of(data, file)
@@ -542,8 +542,11 @@ def _ground_truth_from_columns(
     )
 
 
-def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None:
-    """The byte-level numba scanner's columns, when it can read this file.
+def _scan_ground_truth(
+    data: bytes | mmap.mmap, file: str, iou_type: str = "bbox"
+) -> GroundTruth | None:
+    """The byte-level numba scanner's columns, when it can read this file (with the
+    keypoint columns for ``iou_type="keypoints"``).
 
     None (parse in full) when the scanner declines, or when the annotation
     columns break the schema's rules: the record-by-record validation then
@@ -553,16 +556,30 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
         from prcore.io.coco_scan import scan_ground_truth
     except ImportError:
         return None
-    cols = scan_ground_truth(data)
+    cols = scan_ground_truth(data, keypoints=iou_type == "keypoints")
     if cols is None:
         return None
     bbox, area = cols.bbox, cols.area
     if schema.annotation_error(bbox, area, cols.iscrowd) is not None:
         return None
+    extra = None
+    if iou_type == "keypoints":  # the rules _ground_truth_keypoints applies to the dict
+        values, offsets, count = cols.keypoints, cols.keypoint_offsets, cols.num_keypoints
+        if (
+            schema.keypoints_error(values, offsets, empty_ok=True) is not None
+            or schema.count_error(count[~np.isnan(count)]) is not None
+        ):
+            return None
+        keypoints = Keypoints(values, offsets, cols.keypoints_missing)
+        columns = {"keypoints": keypoints, "num_keypoints": count}
+
+        def extra(img_ids, ann_id, ann_img) -> dict:
+            return columns
+
     crowd = cols.iscrowd.astype(bool)
     ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
     return _ground_truth_from_columns(
-        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None
+        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None, extra
     )
 
 
@@ -989,9 +1006,10 @@ def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detecti
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            # The byte scanners: boxes only (declining a record without one), or masks
-            # (compressed RLE, with or without boxes); else the general path.
-            cols = _scan(data) if iou_type == "bbox" else None
+            # The byte scanners: boxes (declining a record without one), with keypoints
+            # for keypoints, or masks (compressed RLE, with or without boxes); else the
+            # general path.
+            cols = _scan(data, iou_type == "keypoints") if iou_type != "segm" else None
             if cols is not None:
                 return _detections_from_columns(file, gt, *cols)
             if iou_type in ("bbox", "segm"):
@@ -1006,21 +1024,28 @@ def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detecti
     return detections_from_records(records, gt, file, iou_type)
 
 
-def _scan(data: bytes | mmap.mmap):
+def _scan(data: bytes | mmap.mmap, keypoints: bool = False):
     """The byte-level numba scanner's columns, when it can read this file.
 
-    None (parse in full) when the scanner declines, or when the columns break
-    the schema's rules: the record-by-record validation then finds the located
-    error.
+    With ``keypoints``, every record's keypoints too (records with a box each,
+    which is loadRes' box rule). None (parse in full) when the scanner
+    declines, or when the columns break the schema's rules: the
+    record-by-record validation then finds the located error.
     """
     try:
         from prcore.io.results_scan import scan_results
     except ImportError:
         return None
-    cols = scan_results(data)
+    cols = scan_results(data, keypoints=keypoints)
     if cols is None or schema.detection_error(cols.bbox, cols.score) is not None:
         return None
-    return cols.image_id, cols.category_id, cols.bbox, cols.score
+    kpt = None
+    if keypoints:
+        values, offsets = cols.keypoints, cols.keypoint_offsets
+        if schema.keypoints_error(values, offsets, False) is not None:
+            return None
+        kpt = Keypoints(values, offsets, np.zeros(len(cols.score), bool))
+    return cols.image_id, cols.category_id, cols.bbox, cols.score, kpt
 
 
 def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
@@ -1284,7 +1309,9 @@ def _keypoint_extent(kpt: Keypoints) -> tuple[np.ndarray, np.ndarray]:
     return bbox, (x1 - x0) * (y1 - y0)
 
 
-def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox, score):
+def _detections_from_columns(
+    file, gt: GroundTruth, image_id, category_id, bbox, score, keypoints=None
+):
     img, cat = _dense_ids(file, gt, image_id, category_id)
     bbox = np.ascontiguousarray(bbox, np.float64)
     return Detections(
@@ -1294,6 +1321,7 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
         bbox=bbox,
         score=np.ascontiguousarray(score, np.float64),
         area=bbox[:, 2] * bbox[:, 3],
+        keypoints=keypoints,
     )
 
 
