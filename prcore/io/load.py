@@ -752,20 +752,11 @@ def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) ->
                 f"expected polygons [[x0, y0, x1, y1, ...], ...] or an RLE dict, got {seg!r}",
             )
     parts = [
-        _polygon_masks(polygons, np.array(poly_owner, np.int64), h, w, where, _kernels),
+        *_polygon_masks(polygons, np.array(poly_owner, np.int64), h, w, where, _kernels),
         _run_masks(runs, np.array(run_owner, np.int64), h, w, where, _kernels),
         _string_masks(strings, np.array(string_owner, np.int64), h, w, where, _kernels),
     ]
-    # one mask per record, in record order, out of the three kinds' columns
-    owner = np.concatenate([o for o, _ in parts])
-    if len(parts[0][0]) == n:  # polygons only: in record order already
-        counts, offsets = parts[0][1].counts, parts[0][1].offsets
-    else:
-        pool = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
-        ends = np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]))
-        pool_offsets = np.concatenate([[0], ends]).astype(np.int64)
-        counts, offsets = take_ragged(pool, pool_offsets, np.argsort(owner, kind="stable"))
-    counts = counts[: offsets[-1]]
+    counts, offsets = _in_record_order([(o, m) for o, m in parts if len(o)], n)
     bbox = np.empty((n, 4), np.float64)
     _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
     return Masks(counts, offsets, bbox)
@@ -792,21 +783,38 @@ def _in_halves(work, offsets: np.ndarray, min_items: int = _SPLIT_MIN) -> list:
         return [first, second.result()]
 
 
-def _joined(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Counts columns made in parts (each written densely from 0) as one."""
-    if len(parts) == 1:
-        return parts[0]
-    counts = np.concatenate([c[: o[-1]] for c, o in parts])
-    offsets = [parts[0][1]]
-    for _, o in parts[1:]:
-        offsets.append(o[1:] + offsets[-1][-1])
-    return counts, np.concatenate(offsets)
+def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One counts column, record by record, out of ``parts``: ``(owners, masks)`` pairs
+    whose owners together are each of the ``n`` records once (the masks written densely
+    from 0). One copy of the runs, which are many: no part is joined first."""
+    if not parts:
+        return np.zeros(0, np.uint32), np.zeros(n + 1, np.int64)
+    owner = np.concatenate([o for o, _ in parts])
+    if np.array_equal(owner, np.arange(n)):  # the parts in record order: one after the other
+        if len(parts) == 1:
+            counts, offsets = parts[0][1].counts, parts[0][1].offsets
+            return counts[: offsets[-1]], offsets
+        counts = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]), out=offsets[1:])
+        return counts, offsets
+    sources = [m.counts for _, m in parts]
+    source = np.concatenate([np.full(len(o), k, np.int64) for k, (o, _) in enumerate(parts)])
+    starts = np.concatenate([m.offsets[:-1] for _, m in parts])
+    ends = np.concatenate([m.offsets[1:] for _, m in parts])
+    order = np.argsort(owner, kind="stable")
+    source, starts, ends = source[order].tolist(), starts[order], ends[order]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    pieces = [sources[k][a:b] for k, a, b in zip(source, starts.tolist(), ends.tolist())]
+    return np.concatenate(pieces), offsets
 
 
-def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
-    """Each owner's polygons rasterised and merged: (owners, masks)."""
+def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> list[tuple[np.ndarray, Masks]]:
+    """Each owner's polygons rasterised and merged: ``(owners, masks)`` pairs, one for
+    each part of the owners rasterised on its own thread."""
     if not polygons:
-        return np.zeros(0, np.int64), _no_masks()
+        return []
     if not all(type(p) is list for p in polygons):
         k = next(k for k, p in enumerate(polygons) if type(p) is not list)
         raise where(
@@ -825,33 +833,42 @@ def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndar
     point_offsets = np.zeros(len(polygons) + 1, np.int64)
     np.cumsum(lengths // 2, out=point_offsets[1:])
     ph, pw = np.ascontiguousarray(h[owner]), np.ascontiguousarray(w[owner])
-
-    def rasterise(lo: int, hi: int):
-        po = point_offsets[lo : hi + 1]
-        bounds = np.empty(hi - lo + 1, np.int64)
-        total = kernels.polys_rle_bounds(xy, po, pw[lo:hi], bounds)
-        counts = np.empty(total, np.uint32)
-        offsets = np.empty(hi - lo + 1, np.int64)
-        kernels.polys_to_rle(xy, po, ph[lo:hi], pw[lo:hi], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
-        return counts, offsets
-
-    counts, offsets = _joined(_in_halves(rasterise, point_offsets, _SPLIT_MIN_POINTS))
-    # the parts of one object merged into one mask (annToRLE: maskUtils.merge)
+    # an owner's polygons are consecutive (records are read in order)
     owners, first = np.unique(owner, return_index=True)
     groups = np.append(first, len(owner)).astype(np.int64)
-    largest = int(np.max(offsets[groups[1:]] - offsets[groups[:-1]]))
-    merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
-    merged_offsets = np.empty(len(owners) + 1, np.int64)
-    done = kernels.rle_merge(
-        counts, offsets, groups, False, np.empty(2 * largest, np.int64), merged, merged_offsets
-    )
-    if done < 0:
-        raise where(
-            owners[-1 - done],
-            "segmentation",
-            "its polygons cannot be merged: pycocotools' rleMerge never returns on them",
+
+    def rasterise(lo: int, hi: int):
+        """Owners lo..hi: their polygons rasterised, then each owner's parts merged
+        into one mask (annToRLE: maskUtils.merge); or the first owner that rleMerge
+        cannot merge, as an int."""
+        a, b = int(groups[lo]), int(groups[hi])
+        po = point_offsets[a : b + 1]
+        bounds = np.empty(b - a + 1, np.int64)
+        total = kernels.polys_rle_bounds(xy, po, pw[a:b], bounds)
+        counts = np.empty(total, np.uint32)
+        offsets = np.empty(b - a + 1, np.int64)
+        kernels.polys_to_rle(xy, po, ph[a:b], pw[a:b], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
+        mine = groups[lo : hi + 1] - a
+        largest = int(np.max(offsets[mine[1:]] - offsets[mine[:-1]]))
+        merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
+        merged_offsets = np.empty(hi - lo + 1, np.int64)
+        done = kernels.rle_merge(
+            counts, offsets, mine, False, np.empty(2 * largest, np.int64), merged, merged_offsets
         )
-    return owners, Masks(merged, merged_offsets, np.zeros((0, 4)))
+        if done < 0:
+            return lo - 1 - done
+        return owners[lo:hi], Masks(merged, merged_offsets, np.zeros((0, 4)))
+
+    # in halves of about equal points, each a whole number of owners
+    parts = _in_halves(rasterise, point_offsets[groups], _SPLIT_MIN_POINTS)
+    for part in parts:
+        if isinstance(part, int):
+            raise where(
+                owners[part],
+                "segmentation",
+                "its polygons cannot be merged: pycocotools' rleMerge never returns on them",
+            )
+    return parts
 
 
 def _run_masks(runs: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
