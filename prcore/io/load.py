@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
@@ -377,7 +377,10 @@ def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
             "without ground truth",
             file=file,
         )
-    return ground_truth_from_dict(obj, file, iou_type)
+    columns = ground_truth_from_dict(obj, file, iou_type)
+    if obj is not gt:  # a file's parsed dict is read for the columns only: keep none of it
+        columns = replace(columns, dataset=None)
+    return columns
 
 
 def ground_truth_from_dict(obj: Any, file: str, iou_type: str = "bbox") -> GroundTruth:
