@@ -1,10 +1,12 @@
 """Benchmark prcore against pycocotools and its fast peers on val2017-like data.
 
-    python benchmarks/run.py [--scale 1] [--repeat 5] [--tools prcore,hotcoco,...]
+    python benchmarks/run.py [--iou-type bbox] [--scale 1] [--repeat 5] [--tools prcore,hotcoco,...]
                              [--pycocotools-repeat 1] [--skip-cli] [--skip-compile]
                              [--out results.md] [--json results.json]
 
-All tools read the same generated files (see generate.py). Three measurements:
+All tools read the same generated files (see generate.py; ``--iou-type segm``
+adds detectron2's masks to the bbox data, ``keypoints`` is a person-keypoints
+set). Three measurements:
 
 - in-process: one worker process per tool (worker.py) imports the tool and
   evaluates once to warm up; then the runner asks the workers in turn, one
@@ -39,7 +41,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from generate import IMAGES_PER_SCALE
+from generate import IMAGES_PER_SCALE, IOU_TYPES
 from peers import DISTRIBUTIONS, TOOLS, cli_command
 from report import EXACT, ToolResult, as_json, compare_stats, markdown
 
@@ -57,11 +59,11 @@ def _tail(file, limit: int = 300) -> str:
 class Worker:
     """A worker.py process measuring one tool, answering one request at a time."""
 
-    def __init__(self, tool: str, gt: str, dt: str):
+    def __init__(self, tool: str, gt: str, dt: str, iou_type: str):
         self.tool = tool
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), tool, gt, dt],
+            [sys.executable, str(WORKER), tool, gt, dt, iou_type],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -87,13 +89,15 @@ class Worker:
         self.stderr.close()
 
 
-def measure_in_process(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> None:
+def measure_in_process(
+    results: list[ToolResult], gt: str, dt: str, repeats: dict, iou_type: str
+) -> None:
     """Warm each worker in turn, then time the tools round-robin, one repeat per round."""
     workers = {}
     try:
         for r in results:
             print(f"  warming up {r.tool} ...", file=sys.stderr, flush=True)
-            worker = Worker(r.tool, gt, dt)
+            worker = Worker(r.tool, gt, dt, iou_type)
             first = worker.read()
             if "error" in first:
                 r.error = first["error"]
@@ -143,13 +147,13 @@ def _rotated(results: list[ToolResult], round_: int) -> list[ToolResult]:
     return results[k:] + results[:k]
 
 
-def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict) -> None:
+def measure_cli(results: list[ToolResult], gt: str, dt: str, repeats: dict, iou_type: str) -> None:
     """Fresh-process end-to-end runs, round-robin like the in-process ones, rotated."""
     for round_ in range(max(repeats.values(), default=0)):
         for r in _rotated(results, round_):
             if r.error or r.cli_error or round_ >= repeats[r.tool]:
                 continue
-            wall, rss, error = run_fresh(cli_command(r.tool, gt, dt))
+            wall, rss, error = run_fresh(cli_command(r.tool, gt, dt, iou_type))
             if error:
                 r.cli_error = error
                 continue
@@ -195,7 +199,7 @@ def _first_runs(argv: list[str], extra_env: dict) -> dict:
     }
 
 
-def measure_compile(gt: str, dt: str) -> dict:
+def measure_compile(gt: str, dt: str, iou_type: str) -> dict:
     """prcore's first runs in an empty numba cache, two ways.
 
     - ``after_install``: with the ahead-of-time build that ``pip install`` put
@@ -204,7 +208,7 @@ def measure_compile(gt: str, dt: str) -> dict:
       the first run compiles every kernel into numba's cache, the next loads them.
     ``*_kernels`` says what served each run.
     """
-    argv = cli_command("prcore", gt, dt)
+    argv = cli_command("prcore", gt, dt, iou_type)
     out = {
         "after_install": _first_runs(argv, {}),
         "jit_only": _first_runs(argv, {"PRCORE_NO_NATIVE": "1"}),
@@ -233,6 +237,7 @@ def _cpu_model() -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iou-type", choices=IOU_TYPES, default="bbox")
     parser.add_argument("--scale", type=int, default=1, help="5,000 images times this")
     parser.add_argument("--images", type=int, default=None, help="overrides 5000 * scale")
     parser.add_argument("--seed", type=int, default=0)
@@ -260,13 +265,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     images = args.images if args.images is not None else IMAGES_PER_SCALE * args.scale
-    folder = Path(args.data_dir) / f"images{images}-seed{args.seed}"
+    kind = "" if args.iou_type == "bbox" else f"{args.iou_type}-"
+    folder = Path(args.data_dir) / f"{kind}images{images}-seed{args.seed}"
     print(f"data: {folder}", file=sys.stderr, flush=True)
     # In a child process: Linux carries a parent's peak RSS into the children it forks
     # (ru_maxrss survives fork and exec), so the runner must never hold the data itself.
     subprocess.run(
         [sys.executable, str(HERE / "generate.py"), str(folder), "--images", str(images),
-         "--seed", str(args.seed)],
+         "--seed", str(args.seed), "--iou-type", args.iou_type],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     data = json.loads((folder / "params.json").read_text())
@@ -279,13 +285,13 @@ def main(argv=None) -> None:
     if {"prcore", "prcore-jit"} & set(args.tools):  # the steady state of each
         # every kernel in numba's cache (the JIT's steady state)
         subprocess.run([sys.executable, "-m", "prcore", "warmup"])
-    measure_in_process(results, gt, dt, repeats)
+    measure_in_process(results, gt, dt, repeats, args.iou_type)
     if not args.skip_cli:
-        measure_cli(results, gt, dt, repeats)
+        measure_cli(results, gt, dt, repeats, args.iou_type)
     compile_ = None
     if "prcore" in args.tools and not args.skip_compile:
         print("  prcore with an empty Numba cache ...", file=sys.stderr, flush=True)
-        compile_ = measure_compile(gt, dt)
+        compile_ = measure_compile(gt, dt, args.iou_type)
 
     pycocotools_ok = any(r.tool == "pycocotools" and r.stats for r in results)
     reference = "pycocotools" if pycocotools_ok else "prcore"
@@ -297,23 +303,26 @@ def main(argv=None) -> None:
         f"**Machine:** {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.machine()}, Python {platform.python_version()}",
         f"**Tools:** {versions}",
-        f"**Data:** scale {scale}: {data['images']:,} images, {data['annotations']:,} GT "
-        f"annotations ({data['crowd']:,} crowd), {data['detections']:,} detections "
-        f"(generate.py, seed {args.seed})",
+        f"**Data:** {args.iou_type}, scale {scale}: {data['images']:,} images, "
+        f"{data['annotations']:,} GT annotations ({data['crowd']:,} crowd), "
+        f"{data['detections']:,} detections (generate.py --iou-type {args.iou_type}, "
+        f"seed {args.seed})",
         f"**Repeats:** {args.repeat}"
         + (f" (pycocotools: {args.pycocotools_repeat})" if "pycocotools" in args.tools else "")
         + ", medians; tools interleaved round-robin",
     ]
+    n_stats = 10 if args.iou_type == "keypoints" else 12
     notes = [
         "in-process: warm worker process (tool imported, one evaluation done), "
-        "file paths → 12 stats, JSON parsing included.",
+        f"file paths → {n_stats} stats, JSON parsing included.",
         "CLI: fresh process per run, wall time of import + load + evaluate + print "
-        "(prcore: `prcore eval`; hotcoco: `coco eval`; others: `python peers.py TOOL`).",
+        f"(prcore: `prcore eval --iou-type {args.iou_type}`; hotcoco: `coco eval --iou-type "
+        f"{args.iou_type}`; others: `python peers.py TOOL GT DT {args.iou_type}`).",
         "peak RSS: VmHWM of a fresh process right after it imported the tool and "
         "evaluated once (absolute, interpreter included).",
         "CPU/wall: user + system CPU time of all threads over wall time, in-process "
         "(above 1 means the tool used several cores).",
-        f"max |Δstats|: largest absolute difference of the 12 stats from {reference}'s; "
+        f"max |Δstats|: largest absolute difference of the {n_stats} stats from {reference}'s; "
         f"identical means bit for bit, exact means ≤ {EXACT:g}.",
     ]
     if reference != "pycocotools":

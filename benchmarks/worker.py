@@ -1,6 +1,6 @@
 """One tool's in-process timings, driven by the runner one repeat at a time.
 
-    python benchmarks/worker.py TOOL GT DT
+    python benchmarks/worker.py TOOL GT DT [IOU_TYPE]
 
 The worker imports nothing of the tool until its first evaluation, which is the
 warm-up (imports, lazy initialisation, loading compiled code). It then
@@ -50,7 +50,11 @@ def _peak_rss_kib() -> int:
 
 def main() -> None:
     tool, gt, dt = sys.argv[1:4]
-    evaluate = STATS[tool]
+    iou_type = sys.argv[4] if len(sys.argv) > 4 else "bbox"
+
+    def evaluate(gt: str, dt: str) -> list[float]:
+        return STATS[tool](gt, dt, iou_type)
+
     try:
         t0 = time.perf_counter()
         stats = evaluate(gt, dt)

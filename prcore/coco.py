@@ -162,6 +162,34 @@ class COCO:
     def loadImgs(self, ids=[]) -> list:  # noqa: B006
         return [self.imgs[i] for i in _as_list(ids)]
 
+    # ---------------------------------------------------------------- masks
+
+    def annToRLE(self, ann: dict) -> dict:
+        """The annotation's mask as one compressed RLE on its image, as pycocotools.
+
+        ``pycocotools.coco.COCO.annToRLE``: polygons (a list of parts) are
+        rasterised at the image's ``height`` x ``width`` and merged into one
+        mask; an uncompressed RLE (``counts`` a list) is compressed at its own
+        size; a compressed RLE is returned as it is (the same object).
+        """
+        from prcore import mask  # its JIT kernels import numba: only when asked
+
+        img = self.imgs[ann["image_id"]]
+        h, w = img["height"], img["width"]
+        segm = ann["segmentation"]
+        # pycocotools tests the exact types (``type(x) == list``); so does this.
+        if type(segm) is list:
+            return mask.merge(mask.frPyObjects(segm, h, w))
+        if type(segm["counts"]) is list:
+            return mask.frPyObjects(segm, h, w)
+        return segm
+
+    def annToMask(self, ann: dict) -> np.ndarray:
+        """The annotation's binary mask, ``uint8 [height, width]`` (``decode(annToRLE(ann))``)."""
+        from prcore import mask
+
+        return mask.decode(self.annToRLE(ann))
+
     # ---------------------------------------------------------------- results
 
     def ground_truth(self, iou_type: str = "bbox") -> GroundTruth:

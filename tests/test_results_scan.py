@@ -693,13 +693,13 @@ def test_scanners_run_the_checked_variants_only_when_asked():
 @pytest.mark.skipif(checked_mode(), reason="this run is the checked one")
 @pytest.mark.skipif(bool(os.environ.get("PRCORE_TEST_NATIVE")), reason="the build has no checks")
 def test_suites_pass_with_every_raw_load_checked():
-    """Both scanners' suites (hand-written cases, the hypothesis and mutation
+    """The scanners' suites (hand-written cases, the hypothesis and mutation
     properties, documents cut anywhere and at page boundaries) again, with
     ``PRCORE_SCAN_CHECKED=1``: there every raw load checks its index and raises
     IndexError rather than read outside the document, the tables or the stack."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-         "test_results_scan.py", "test_coco_scan.py"],
+         "test_results_scan.py", "test_coco_scan.py", "test_keypoint_scan.py"],
         cwd=TESTS,
         env=dict(os.environ, PRCORE_SCAN_CHECKED="1"),
         capture_output=True,

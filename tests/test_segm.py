@@ -622,3 +622,15 @@ def test_sweep():
         kept = [d for d in dets if d["score"] >= row.score_threshold]
         ref = run_coco(COCO, COCOeval, gt, kept, iou_type="segm")
         np.testing.assert_allclose(row.stats, ref.stats, rtol=0, atol=1e-12)
+
+
+def test_a_file_ground_truth_keeps_no_parsed_dict(tmp_path):
+    # Masks need the parsed file; the columns (and every result built on them) keep
+    # none of it. A caller's own dict is kept: the drop-in COCO reads it back.
+    from prcore.io.load import load_ground_truth
+
+    gt, _ = segm_data(1)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    assert load_ground_truth(path, "segm").dataset is None
+    assert load_ground_truth(gt, "segm").dataset is gt

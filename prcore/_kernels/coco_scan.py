@@ -4,8 +4,9 @@ One pass over the UTF-8 bytes of ``{"images": [...], "annotations": [...],
 "categories": [...], ...}`` writes the fields pycocotools' ``COCOeval`` reads
 (``cocoeval.py``: ``_prepare`` / ``evaluateImg`` use image ``id``, category
 ``id``, and annotation ``id``, ``image_id``, ``category_id``, ``bbox``,
-``area``, ``iscrowd``, ``ignore``) straight into arrays, and skips everything
-else (``segmentation``, ``info``, ``licenses``, ``file_name``, ...) with a
+``area``, ``iscrowd``, ``ignore``; asked for them, also ``keypoints`` and
+``num_keypoints``, which ``computeOks`` and ``_prepare`` read) straight into
+arrays, and skips everything else (``segmentation``, ``info``, ``licenses``, ``file_name``, ...) with a
 validating skipper. It mirrors ``json.loads`` (pycocotools' ``COCO.__init__``
 starts with ``json.load``) bit for bit and gives up (status ``REJECT``) on
 anything it is not sure about, so that the caller can fall back to the full
@@ -18,6 +19,8 @@ The tokenizer, the number conversion and the pointers are
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from prcore._kernels.jit import jit
 from prcore._kernels.json_tokens import (
@@ -34,6 +37,7 @@ from prcore._kernels.json_tokens import (
     read_box,
     read_int,
     read_number,
+    read_numbers,
     skip_string,
     skip_value,
     skip_ws,
@@ -50,7 +54,7 @@ from prcore._kernels.scan_constants import (  # this kernel's status codes
 # numba's cache keys a kernel on the text of its own file only: this digest of the
 # files the kernels here compile in (json_tokens.py, scan_constants.py) makes an edit
 # there recompile them too. tests/test_coco_scan.py checks that it is current.
-TOKENIZER_DIGEST = "ab52dcf517ba9169"
+TOKENIZER_DIGEST = "7f72c17cea0ca9b9"
 
 # What a section scanner returns instead of a position.
 _POS_REJECT = -1
@@ -64,6 +68,8 @@ _K_BBOX = key_constant(b"bbox")
 _K_AREA = key_constant(b"area")
 _K_ISCROWD = key_constant(b"iscrowd")
 _K_IGNORE = key_constant(b"ignore")
+_K_KEYPOINTS = key_constant(b"keypoints")
+_K_NUM_KEYPOINTS = key_constant(b"num_keypoints")
 _K_NAME = key_constant(b"name")
 _K_IMAGES = key_constant(b"images")
 _K_ANNOTATIONS = key_constant(b"annotations")
@@ -78,6 +84,8 @@ _A_AREA = 16
 _A_REQUIRED = 31
 _A_CROWD = 32
 _A_IGNORE = 64
+_A_KPT = 128  # keypoints and num_keypoints: read only when asked for
+_A_NUM_KPT = 256
 
 # Top-level sections.
 _S_IMAGES = 1
@@ -170,7 +178,7 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
 
 
 @jit(inline="always")
-def _annotation_field(lo, hi):
+def _annotation_field(lo, hi, with_kpt):
     """The field bit of an annotation key, or 0 for a key the scan skips."""
     if _is(lo, hi, _K_ID):
         return _A_ID
@@ -186,21 +194,32 @@ def _annotation_field(lo, hi):
         return _A_CROWD
     if _is(lo, hi, _K_IGNORE):
         return _A_IGNORE
+    if with_kpt and _is(lo, hi, _K_KEYPOINTS):
+        return _A_KPT
+    if with_kpt and _is(lo, hi, _K_NUM_KEYPOINTS):
+        return _A_NUM_KPT
     return 0
 
 
 @jit
 def _scan_annotations(
-    src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, fb, fb_cap, n_fb,
+    src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area, crowd, ignore,
+    kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, fb, fb_cap, n_fb,
 ):  # fmt: skip
     """The annotations array -> (end position or ``_POS_*``, count, n_fb).
 
     Undecided numbers are recorded like the results scanner's: slot
-    ``i < 4 * cap`` is ``bbox.flat[i]``, otherwise ``area[i - 4 * cap]``.
+    ``i < 4 * cap`` is ``bbox.flat[i]``, ``i < 5 * cap`` is ``area[i - 4 * cap]``,
+    ``i < 6 * cap`` is ``num_kpt[i - 5 * cap]``, otherwise ``kpt[i - 6 * cap]``.
     """
     cap = ann_id.shape[0]
     boxes = pointer_like(bbox, src)
+    kvalues = pointer_like(kpt, src)
+    kcap = kpt.shape[0]
+    k = 0
     pow10_int = t[5]
+    if with_kpt:
+        kpt_offsets[0] = 0
     if load_u8(src, pos) != 91:
         return _POS_REJECT, 0, n_fb
     pos = skip_ws(src, pos + 1, n)
@@ -214,11 +233,14 @@ def _scan_annotations(
         seen = 0
         crowd[count] = 0
         ignore[count] = -1
+        if with_kpt:
+            kpt_missing[count] = True
+            num_kpt[count] = np.nan
         while True:
             pos, lo, hi, ok = object_key(src, pos, n)
             if not ok:
                 return _POS_REJECT, count, n_fb
-            field = _annotation_field(lo, hi)
+            field = _annotation_field(lo, hi, with_kpt)
             if field == 0:
                 pos = skip_value(src, pos, n, stack)
             else:
@@ -243,6 +265,14 @@ def _scan_annotations(
                 elif field == _A_CROWD:
                     pos, v = _int_or_bool(src, pos, n, pow10_int, False)
                     crowd[count] = v
+                elif field == _A_KPT:  # null, which reads as absent, is the full parser's
+                    kpt_missing[count] = False
+                    pos, k, n_fb = read_numbers(
+                        src, pos, n, t, kvalues, kcap, k, 6 * cap, fb, fb_cap, n_fb
+                    )
+                elif field == _A_NUM_KPT:
+                    pos, f, n_fb = read_number(src, pos, n, t, 5 * cap + count, fb, fb_cap, n_fb)
+                    num_kpt[count] = f
                 else:
                     null = load_u8(src, pos) == 110
                     pos, v = _int_or_bool(src, pos, n, pow10_int, True)
@@ -261,6 +291,8 @@ def _scan_annotations(
         if (seen & _A_REQUIRED) != _A_REQUIRED:
             return _POS_REJECT, count, n_fb
         count += 1
+        if with_kpt:
+            kpt_offsets[count] = k
         pos, more = after_value(src, pos, n, 93)
         if more < 0:
             return _POS_REJECT, count, n_fb
@@ -271,7 +303,8 @@ def _scan_annotations(
 @jit
 def scan_ground_truth_kernel(
     buf, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
+    fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """Scan a COCO instances file's bytes into caller-allocated columns.
 
@@ -297,9 +330,24 @@ def scan_ground_truth_kernel(
         ``iscrowd``, an integer as written (``true``/``false``: 1/0; absent: 0).
     ignore : int8 (acap,)
         ``ignore``: -1 absent or null, else 0/1 (other values: ``REJECT``).
+    kpt : float64 (kcap,)
+        With ``with_kpt``, every annotation's ``keypoints`` numbers one after
+        the other (the kernel rejects a file with more than ``kcap``); unused
+        otherwise (any length).
+    kpt_offsets : int64 (acap + 1,)
+        With ``with_kpt``, annotation ``i``'s are ``kpt[kpt_offsets[i]:kpt_offsets[i + 1]]``.
+    kpt_missing : bool (acap,)
+        With ``with_kpt``, whether annotation ``i`` has no ``keypoints``
+        (``null`` is ``REJECT``, for the full parser).
+    num_kpt : float64 (acap,)
+        With ``with_kpt``, ``num_keypoints`` as written, NaN where absent
+        (``null``: ``REJECT``).
+    with_kpt : bool
+        Read ``keypoints`` and ``num_keypoints``; otherwise they are skipped.
     fb_slot, fb_start, fb_end : int64 (fb_cap,)
-        Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, otherwise
-        ``area[i - 4 * acap]``, and the number's byte span.
+        Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, ``i < 5 *
+        acap`` is ``area[i - 4 * acap]``, ``i < 6 * acap`` is ``num_kpt[i - 5 *
+        acap]``, otherwise ``kpt[i - 6 * acap]``; and the number's byte span.
     stack : uint8 (MAX_DEPTH,)
         Scratch for nested values (``scan_constants.new_stack``).
 
@@ -315,32 +363,36 @@ def scan_ground_truth_kernel(
     """
     return _scan_ground_truth(
         address(buf), buf.shape[0], tables, img_id, cat_id, name_start, name_end, name_kind,
-        ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, fb_slot, fb_start, fb_end, stack,
+        ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing,
+        num_kpt, with_kpt, fb_slot, fb_start, fb_end, stack,
     )  # fmt: skip
 
 
 @jit
 def scan_ground_truth_kernel_checked(
     buf, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
+    fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """:func:`scan_ground_truth_kernel` with every raw load bounds-checked.
 
     A load outside ``buf``, the tables or the stack, or a store outside
-    ``bbox`` or the ``fb_*`` arrays, raises ``IndexError`` instead. For tests
+    ``bbox``, ``kpt`` or the ``fb_*`` arrays, raises ``IndexError`` instead. For tests
     (``PRCORE_SCAN_CHECKED=1``); numba's JIT only, not in the ahead-of-time
     build.
     """
     return _scan_ground_truth(
         bounded(buf), buf.shape[0], tables, img_id, cat_id, name_start, name_end, name_kind,
-        ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, fb_slot, fb_start, fb_end, stack,
+        ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing,
+        num_kpt, with_kpt, fb_slot, fb_start, fb_end, stack,
     )  # fmt: skip
 
 
 @jit
 def _scan_ground_truth(
     src, n, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
+    fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """The scan of the document at pointer ``src`` (checked or not: every other pointer
     is made of its kind), for :func:`scan_ground_truth_kernel` and its checked twin."""
@@ -360,6 +412,14 @@ def _scan_ground_truth(
         or ignore.shape[0] != acap
         or fb_cap < 0
         or stack.shape[0] < MAX_DEPTH
+        or (
+            with_kpt
+            and (
+                kpt_offsets.shape[0] < acap + 1
+                or kpt_missing.shape[0] < acap
+                or num_kpt.shape[0] < acap
+            )
+        )
     ):
         return REJECT, 0, 0, 0, 0
     t = table_pointers(tables, src)
@@ -399,7 +459,7 @@ def _scan_ground_truth(
         elif section == _S_ANNOTATIONS:
             pos, n_ann, n_fb = _scan_annotations(
                 src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area, crowd, ignore,
-                fb, fb_cap, n_fb,
+                kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, fb, fb_cap, n_fb,
             )  # fmt: skip
         else:
             pos = skip_value(src, pos, n, stack)

@@ -1035,3 +1035,37 @@ def read_box(src, pos, n, t, boxes, row, fb, fb_cap, n_fb):
         if pos >= n or load_u8(src, pos) != (93 if k == 3 else 44):
             return NOT_A_NUMBER, n_fb
     return pos + 1, n_fb
+
+
+@jit(inline="always")
+def read_numbers(src, pos, n, t, values, kcap, k, slot_base, fb, fb_cap, n_fb):
+    """An array of numbers at pos, stored from element ``k`` of the float64 pointer
+    ``values`` (``kcap`` long) -> (end, k after it, n_fb).
+
+    Undecided numbers are noted under slot ``slot_base + k``; ``end`` is
+    negative as for :func:`read_number`,
+    :data:`NOT_A_NUMBER` also for anything but an array of numbers or when
+    ``values`` is full.
+    """
+    if load_u8(src, pos) != 91:
+        return NOT_A_NUMBER, k, n_fb
+    pos = skip_ws(src, pos + 1, n)
+    if pos < n and load_u8(src, pos) == 93:
+        return pos + 1, k, n_fb
+    while True:
+        if k >= kcap:
+            return NOT_A_NUMBER, k, n_fb
+        pos, value, n_fb = read_number(src, pos, n, t, slot_base + k, fb, fb_cap, n_fb)
+        if pos < 0:
+            return pos, k, n_fb
+        store_f64(values, k, value)
+        k += 1
+        pos = skip_ws(src, pos, n)
+        if pos >= n:
+            return NOT_A_NUMBER, k, n_fb
+        c = load_u8(src, pos)
+        if c == 93:
+            return pos + 1, k, n_fb
+        if c != 44:
+            return NOT_A_NUMBER, k, n_fb
+        pos = skip_ws(src, pos + 1, n)

@@ -51,7 +51,8 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
     )),
     "scan_ground_truth_kernel": ("coco_scan", (
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "i8[1]", "i8[1]", "i1[1]", "i8[1]", "i8[1]",
-         "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i1[1]", "i8[1]", "i8[1]", "i8[1]", "u1[1]"),
+         "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i1[1]", "f8[1]", "i8[1]", "b1[1]", "f8[1]", "b1",
+         "i8[1]", "i8[1]", "i8[1]", "u1[1]"),
     )),
     "dense_index": ("ids", (
         ("i8[1]", "i8[1]", "i8[1]", "i4[1]"),
@@ -96,8 +97,8 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
          "i8[1]"),
     )),
     "scan_results_kernel": ("results_scan", (
-        ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[2]", "f8[1]", "i8[1]", "i8[1]", "i8[1]",
-         "u1[1]", "i8", "i8"),
+        ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[2]", "f8[1]", "f8[1]", "i8[1]", "b1",
+         "i8[1]", "i8[1]", "i8[1]", "u1[1]", "i8", "i8"),
     )),
     "scan_mask_results_kernel": ("masks_scan", (
         ("u1[1]r", _COLUMNS, "i8[1]", "i8[1]", "f8[1]", "f8[2]", "u1[1]", "i8[2]", "i8[2]",

@@ -2,8 +2,8 @@
 
 :func:`scan_ground_truth` reads the fields COCO evaluation uses (image ids,
 category ids and names, and each annotation's ``id``, ``image_id``,
-``category_id``, ``bbox``, ``area``, ``iscrowd`` and ``ignore``) in one
-byte-level pass, skipping segmentations and every other key without building
+``category_id``, ``bbox``, ``area``, ``iscrowd`` and ``ignore``; asked for
+them, ``keypoints`` and ``num_keypoints``) in one byte-level pass, skipping segmentations and every other key without building
 Python objects. On every file it accepts, its columns are bit-identical to
 what ``json.loads`` followed by numpy conversion gives. It returns ``None``
 whenever it is not sure (missing sections or fields, unusual types, duplicate
@@ -59,6 +59,14 @@ class GroundTruthColumns:
         As written (``true``/``false`` -> 1/0; absent -> 0).
     ignore : int8 (G,)
         -1 where absent or ``null``, else 0 or 1.
+    keypoints : float64 (K,) or None
+        Every annotation's ``keypoints`` one after the other (``keypoints=True``).
+    keypoint_offsets : int64 (G + 1,) or None
+        Annotation ``i``'s are ``keypoints[keypoint_offsets[i]:keypoint_offsets[i + 1]]``.
+    keypoints_missing : bool (G,) or None
+        The annotations without ``keypoints`` (their list is empty).
+    num_keypoints : float64 (G,) or None
+        As written; NaN where absent.
     """
 
     image_id: np.ndarray
@@ -71,9 +79,15 @@ class GroundTruthColumns:
     area: np.ndarray
     iscrowd: np.ndarray
     ignore: np.ndarray
+    keypoints: np.ndarray | None = None
+    keypoint_offsets: np.ndarray | None = None
+    keypoints_missing: np.ndarray | None = None
+    num_keypoints: np.ndarray | None = None
 
 
-def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumns | None:
+def scan_ground_truth(
+    data: bytes | bytearray | memoryview, *, keypoints: bool = False
+) -> GroundTruthColumns | None:
     """Columns of a COCO instances JSON document, or None when not sure.
 
     Parameters
@@ -81,6 +95,10 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     data : bytes-like
         The whole file, UTF-8 (an initial byte-order mark is allowed, as
         ``json.loads`` allows it for bytes).
+    keypoints : bool
+        Also read each annotation's ``keypoints`` (an array of JSON numbers)
+        and ``num_keypoints`` (a JSON number), either of which may be absent
+        (``null``: None, for the full parser).
 
     Returns
     -------
@@ -118,6 +136,12 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
     area = np.empty(cap, np.float64)
     crowd = np.empty(cap, np.int64)
     ignore = np.empty(cap, np.int8)
+    if keypoints:  # a number and its comma take two bytes at least
+        kpt = np.empty(buf.shape[0] // 2 + 1, np.float64)
+        kpt_columns = (np.empty(cap + 1, np.int64), np.empty(cap, np.bool_), np.empty(cap))
+    else:
+        kpt = np.empty(0, np.float64)
+        kpt_columns = (np.empty(0, np.int64), np.empty(0, np.bool_), np.empty(0))
     kernel = _kernel()
     fb_cap = 1024 + cap // 64
     while True:
@@ -137,6 +161,9 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
             area,
             crowd,
             ignore,
+            kpt,
+            *kpt_columns,
+            keypoints,
             fb_slot,
             fb_start,
             fb_end,
@@ -144,11 +171,28 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
         )
         if status != FALLBACK_FULL:
             break
-        fb_cap = 5 * cap  # every number undecided: the most there can be
+        fb_cap = 6 * cap + kpt.shape[0]  # every number undecided: the most there can be
     if status != OK:
         return None
     view = memoryview(data).cast("B")
-    settle_undecided(view, cap, bbox.reshape(-1), area, fb_slot[:n_fb], fb_start, fb_end)
+    slots, starts, ends = fb_slot[:n_fb], fb_start[:n_fb], fb_end[:n_fb]
+    extra = {}
+    if keypoints:
+        offsets, missing, count = kpt_columns
+        # the keypoints' and num_keypoints' numbers; the others a box's or an area's
+        for column, first, last in ((count, 5 * cap, 6 * cap), (kpt, 6 * cap, None)):
+            mine = (slots >= first) if last is None else (slots >= first) & (slots < last)
+            settle_undecided(view, 0, column, column, slots[mine] - first, starts[mine], ends[mine])
+        rest = slots < 5 * cap
+        slots, starts, ends = slots[rest], starts[rest], ends[rest]
+        k = int(offsets[n_ann])
+        extra = dict(
+            keypoints=kpt[:k],
+            keypoint_offsets=offsets[: n_ann + 1],
+            keypoints_missing=missing[:n_ann],
+            num_keypoints=count[:n_ann],
+        )
+    settle_undecided(view, cap, bbox.reshape(-1), area, slots, starts, ends)
     names = _names(view, name_start[:n_cat], name_end[:n_cat], name_kind[:n_cat])
     if names is None:
         return None
@@ -163,6 +207,7 @@ def scan_ground_truth(data: bytes | bytearray | memoryview) -> GroundTruthColumn
         area=area[:n_ann],
         iscrowd=crowd[:n_ann],
         ignore=ignore[:n_ann],
+        **extra,
     )
 
 

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from typing import Any
 
@@ -358,8 +358,8 @@ def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
     if isinstance(gt, (str, os.PathLike)):
         file = os.fspath(gt)
         with _file_bytes(file) as data:
-            # The byte scanner reads the box columns only.
-            scanned = _scan_ground_truth(data, file) if iou_type == "bbox" else None
+            # The byte scanner reads the box columns, and keypoints; masks need the dict.
+            scanned = _scan_ground_truth(data, file, iou_type) if iou_type != "segm" else None
             if scanned is not None:  # declines an image-info file
                 return scanned
             raw = _bytes_of(data, file)
@@ -377,7 +377,10 @@ def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
             "without ground truth",
             file=file,
         )
-    return ground_truth_from_dict(obj, file, iou_type)
+    columns = ground_truth_from_dict(obj, file, iou_type)
+    if obj is not gt:  # a file's parsed dict is read for the columns only: keep none of it
+        columns = replace(columns, dataset=None)
+    return columns
 
 
 def ground_truth_from_dict(obj: Any, file: str, iou_type: str = "bbox") -> GroundTruth:
@@ -542,8 +545,11 @@ def _ground_truth_from_columns(
     )
 
 
-def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None:
-    """The byte-level numba scanner's columns, when it can read this file.
+def _scan_ground_truth(
+    data: bytes | mmap.mmap, file: str, iou_type: str = "bbox"
+) -> GroundTruth | None:
+    """The byte-level numba scanner's columns, when it can read this file (with the
+    keypoint columns for ``iou_type="keypoints"``).
 
     None (parse in full) when the scanner declines, or when the annotation
     columns break the schema's rules: the record-by-record validation then
@@ -553,16 +559,30 @@ def _scan_ground_truth(data: bytes | mmap.mmap, file: str) -> GroundTruth | None
         from prcore.io.coco_scan import scan_ground_truth
     except ImportError:
         return None
-    cols = scan_ground_truth(data)
+    cols = scan_ground_truth(data, keypoints=iou_type == "keypoints")
     if cols is None:
         return None
     bbox, area = cols.bbox, cols.area
     if schema.annotation_error(bbox, area, cols.iscrowd) is not None:
         return None
+    extra = None
+    if iou_type == "keypoints":  # the rules _ground_truth_keypoints applies to the dict
+        values, offsets, count = cols.keypoints, cols.keypoint_offsets, cols.num_keypoints
+        if (
+            schema.keypoints_error(values, offsets, empty_ok=True) is not None
+            or schema.count_error(count[~np.isnan(count)]) is not None
+        ):
+            return None
+        keypoints = Keypoints(values, offsets, cols.keypoints_missing)
+        columns = {"keypoints": keypoints, "num_keypoints": count}
+
+        def extra(img_ids, ann_id, ann_img) -> dict:
+            return columns
+
     crowd = cols.iscrowd.astype(bool)
     ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
     return _ground_truth_from_columns(
-        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None
+        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None, extra
     )
 
 
@@ -735,20 +755,11 @@ def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) ->
                 f"expected polygons [[x0, y0, x1, y1, ...], ...] or an RLE dict, got {seg!r}",
             )
     parts = [
-        _polygon_masks(polygons, np.array(poly_owner, np.int64), h, w, where, _kernels),
+        *_polygon_masks(polygons, np.array(poly_owner, np.int64), h, w, where, _kernels),
         _run_masks(runs, np.array(run_owner, np.int64), h, w, where, _kernels),
         _string_masks(strings, np.array(string_owner, np.int64), h, w, where, _kernels),
     ]
-    # one mask per record, in record order, out of the three kinds' columns
-    owner = np.concatenate([o for o, _ in parts])
-    if len(parts[0][0]) == n:  # polygons only: in record order already
-        counts, offsets = parts[0][1].counts, parts[0][1].offsets
-    else:
-        pool = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
-        ends = np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]))
-        pool_offsets = np.concatenate([[0], ends]).astype(np.int64)
-        counts, offsets = take_ragged(pool, pool_offsets, np.argsort(owner, kind="stable"))
-    counts = counts[: offsets[-1]]
+    counts, offsets = _in_record_order([(o, m) for o, m in parts if len(o)], n)
     bbox = np.empty((n, 4), np.float64)
     _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
     return Masks(counts, offsets, bbox)
@@ -775,21 +786,38 @@ def _in_halves(work, offsets: np.ndarray, min_items: int = _SPLIT_MIN) -> list:
         return [first, second.result()]
 
 
-def _joined(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Counts columns made in parts (each written densely from 0) as one."""
-    if len(parts) == 1:
-        return parts[0]
-    counts = np.concatenate([c[: o[-1]] for c, o in parts])
-    offsets = [parts[0][1]]
-    for _, o in parts[1:]:
-        offsets.append(o[1:] + offsets[-1][-1])
-    return counts, np.concatenate(offsets)
+def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One counts column, record by record, out of ``parts``: ``(owners, masks)`` pairs
+    whose owners together are each of the ``n`` records once (the masks written densely
+    from 0). One copy of the runs, which are many: no part is joined first."""
+    if not parts:
+        return np.zeros(0, np.uint32), np.zeros(n + 1, np.int64)
+    owner = np.concatenate([o for o, _ in parts])
+    if np.array_equal(owner, np.arange(n)):  # the parts in record order: one after the other
+        if len(parts) == 1:
+            counts, offsets = parts[0][1].counts, parts[0][1].offsets
+            return counts[: offsets[-1]], offsets
+        counts = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]), out=offsets[1:])
+        return counts, offsets
+    sources = [m.counts for _, m in parts]
+    source = np.concatenate([np.full(len(o), k, np.int64) for k, (o, _) in enumerate(parts)])
+    starts = np.concatenate([m.offsets[:-1] for _, m in parts])
+    ends = np.concatenate([m.offsets[1:] for _, m in parts])
+    order = np.argsort(owner, kind="stable")
+    source, starts, ends = source[order].tolist(), starts[order], ends[order]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    pieces = [sources[k][a:b] for k, a, b in zip(source, starts.tolist(), ends.tolist())]
+    return np.concatenate(pieces), offsets
 
 
-def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
-    """Each owner's polygons rasterised and merged: (owners, masks)."""
+def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> list[tuple[np.ndarray, Masks]]:
+    """Each owner's polygons rasterised and merged: ``(owners, masks)`` pairs, one for
+    each part of the owners rasterised on its own thread."""
     if not polygons:
-        return np.zeros(0, np.int64), _no_masks()
+        return []
     if not all(type(p) is list for p in polygons):
         k = next(k for k, p in enumerate(polygons) if type(p) is not list)
         raise where(
@@ -808,33 +836,42 @@ def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> tuple[np.ndar
     point_offsets = np.zeros(len(polygons) + 1, np.int64)
     np.cumsum(lengths // 2, out=point_offsets[1:])
     ph, pw = np.ascontiguousarray(h[owner]), np.ascontiguousarray(w[owner])
-
-    def rasterise(lo: int, hi: int):
-        po = point_offsets[lo : hi + 1]
-        bounds = np.empty(hi - lo + 1, np.int64)
-        total = kernels.polys_rle_bounds(xy, po, pw[lo:hi], bounds)
-        counts = np.empty(total, np.uint32)
-        offsets = np.empty(hi - lo + 1, np.int64)
-        kernels.polys_to_rle(xy, po, ph[lo:hi], pw[lo:hi], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
-        return counts, offsets
-
-    counts, offsets = _joined(_in_halves(rasterise, point_offsets, _SPLIT_MIN_POINTS))
-    # the parts of one object merged into one mask (annToRLE: maskUtils.merge)
+    # an owner's polygons are consecutive (records are read in order)
     owners, first = np.unique(owner, return_index=True)
     groups = np.append(first, len(owner)).astype(np.int64)
-    largest = int(np.max(offsets[groups[1:]] - offsets[groups[:-1]]))
-    merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
-    merged_offsets = np.empty(len(owners) + 1, np.int64)
-    done = kernels.rle_merge(
-        counts, offsets, groups, False, np.empty(2 * largest, np.int64), merged, merged_offsets
-    )
-    if done < 0:
-        raise where(
-            owners[-1 - done],
-            "segmentation",
-            "its polygons cannot be merged: pycocotools' rleMerge never returns on them",
+
+    def rasterise(lo: int, hi: int):
+        """Owners lo..hi: their polygons rasterised, then each owner's parts merged
+        into one mask (annToRLE: maskUtils.merge); or the first owner that rleMerge
+        cannot merge, as an int."""
+        a, b = int(groups[lo]), int(groups[hi])
+        po = point_offsets[a : b + 1]
+        bounds = np.empty(b - a + 1, np.int64)
+        total = kernels.polys_rle_bounds(xy, po, pw[a:b], bounds)
+        counts = np.empty(total, np.uint32)
+        offsets = np.empty(b - a + 1, np.int64)
+        kernels.polys_to_rle(xy, po, ph[a:b], pw[a:b], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
+        mine = groups[lo : hi + 1] - a
+        largest = int(np.max(offsets[mine[1:]] - offsets[mine[:-1]]))
+        merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
+        merged_offsets = np.empty(hi - lo + 1, np.int64)
+        done = kernels.rle_merge(
+            counts, offsets, mine, False, np.empty(2 * largest, np.int64), merged, merged_offsets
         )
-    return owners, Masks(merged, merged_offsets, np.zeros((0, 4)))
+        if done < 0:
+            return lo - 1 - done
+        return owners[lo:hi], Masks(merged, merged_offsets, np.zeros((0, 4)))
+
+    # in halves of about equal points, each a whole number of owners
+    parts = _in_halves(rasterise, point_offsets[groups], _SPLIT_MIN_POINTS)
+    for part in parts:
+        if isinstance(part, int):
+            raise where(
+                owners[part],
+                "segmentation",
+                "its polygons cannot be merged: pycocotools' rleMerge never returns on them",
+            )
+    return parts
 
 
 def _run_masks(runs: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
@@ -989,9 +1026,10 @@ def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detecti
     if isinstance(dt, (str, os.PathLike)):
         file = os.fspath(dt)
         with _file_bytes(file) as data:
-            # The byte scanners: boxes only (declining a record without one), or masks
-            # (compressed RLE, with or without boxes); else the general path.
-            cols = _scan(data) if iou_type == "bbox" else None
+            # The byte scanners: boxes (declining a record without one), with keypoints
+            # for keypoints, or masks (compressed RLE, with or without boxes); else the
+            # general path.
+            cols = _scan(data, iou_type == "keypoints") if iou_type != "segm" else None
             if cols is not None:
                 return _detections_from_columns(file, gt, *cols)
             if iou_type in ("bbox", "segm"):
@@ -1006,21 +1044,28 @@ def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detecti
     return detections_from_records(records, gt, file, iou_type)
 
 
-def _scan(data: bytes | mmap.mmap):
+def _scan(data: bytes | mmap.mmap, keypoints: bool = False):
     """The byte-level numba scanner's columns, when it can read this file.
 
-    None (parse in full) when the scanner declines, or when the columns break
-    the schema's rules: the record-by-record validation then finds the located
-    error.
+    With ``keypoints``, every record's keypoints too (records with a box each,
+    which is loadRes' box rule). None (parse in full) when the scanner
+    declines, or when the columns break the schema's rules: the
+    record-by-record validation then finds the located error.
     """
     try:
         from prcore.io.results_scan import scan_results
     except ImportError:
         return None
-    cols = scan_results(data)
+    cols = scan_results(data, keypoints=keypoints)
     if cols is None or schema.detection_error(cols.bbox, cols.score) is not None:
         return None
-    return cols.image_id, cols.category_id, cols.bbox, cols.score
+    kpt = None
+    if keypoints:
+        values, offsets = cols.keypoints, cols.keypoint_offsets
+        if schema.keypoints_error(values, offsets, False) is not None:
+            return None
+        kpt = Keypoints(values, offsets, np.zeros(len(cols.score), bool))
+    return cols.image_id, cols.category_id, cols.bbox, cols.score, kpt
 
 
 def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
@@ -1284,7 +1329,9 @@ def _keypoint_extent(kpt: Keypoints) -> tuple[np.ndarray, np.ndarray]:
     return bbox, (x1 - x0) * (y1 - y0)
 
 
-def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox, score):
+def _detections_from_columns(
+    file, gt: GroundTruth, image_id, category_id, bbox, score, keypoints=None
+):
     img, cat = _dense_ids(file, gt, image_id, category_id)
     bbox = np.ascontiguousarray(bbox, np.float64)
     return Detections(
@@ -1294,6 +1341,7 @@ def _detections_from_columns(file, gt: GroundTruth, image_id, category_id, bbox,
         bbox=bbox,
         score=np.ascontiguousarray(score, np.float64),
         area=bbox[:, 2] * bbox[:, 3],
+        keypoints=keypoints,
     )
 
 

@@ -1,8 +1,8 @@
 """Fast path from a COCO results file's bytes to numpy columns.
 
 :func:`scan_results` reads the four fields pycocotools uses (``image_id``,
-``category_id``, ``bbox``, ``score``) in one byte-level pass, without building
-Python objects. On every file it accepts, its columns are bit-identical to
+``category_id``, ``bbox``, ``score``), and asked for them each record's
+``keypoints``, in one byte-level pass, without building Python objects. On every file it accepts, its columns are bit-identical to
 ``json.loads`` followed by ``np.asarray(..., np.float64)``. It returns ``None``
 whenever it is not sure (unusual types, duplicate keys, escaped keys that
 might be its own, NaN, malformed JSON, ...), and the caller then parses the
@@ -49,12 +49,18 @@ class ResultColumns:
     bbox : float64 (N, 4)
         ``[x, y, width, height]``, as written.
     score : float64 (N,)
+    keypoints : float64 (K,) or None
+        Every record's ``keypoints`` one after the other (``keypoints=True``).
+    keypoint_offsets : int64 (N + 1,) or None
+        Record ``i``'s are ``keypoints[keypoint_offsets[i]:keypoint_offsets[i + 1]]``.
     """
 
     image_id: np.ndarray
     category_id: np.ndarray
     bbox: np.ndarray
     score: np.ndarray
+    keypoints: np.ndarray | None = None
+    keypoint_offsets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.score)
@@ -68,7 +74,10 @@ SPLIT_MIN_BYTES = 4 << 20
 
 
 def scan_results(
-    data: bytes | bytearray | memoryview | mmap.mmap, *, split_min_bytes: int = SPLIT_MIN_BYTES
+    data: bytes | bytearray | memoryview | mmap.mmap,
+    *,
+    keypoints: bool = False,
+    split_min_bytes: int = SPLIT_MIN_BYTES,
 ) -> ResultColumns | None:
     """Columns of a COCO results JSON document, or None when not sure.
 
@@ -77,6 +86,10 @@ def scan_results(
     data : bytes-like
         The whole file, UTF-8 (an initial byte-order mark is allowed, as
         ``json.loads`` allows it for bytes).
+    keypoints : bool
+        Also read each record's ``keypoints``, an array of JSON numbers that
+        every record must hold (of any length, empty included: the values'
+        rules are the schema's).
     split_min_bytes : int
         From this size on, two threads scan the two halves of the records
         (the result is the same; tests set 0 to split every document).
@@ -103,10 +116,10 @@ def scan_results(
     if buf.shape[0] >= split_min_bytes and (os.cpu_count() or 1) > 1:
         boundary = _record_boundary(buf, buf.shape[0] // 2)
     if boundary < 0:
-        return _columns(view, _scan_span(buf, 0, -1), OK)
+        return _columns(view, _scan_span(buf, 0, -1, keypoints), OK)
     with ThreadPoolExecutor(1, thread_name_prefix="prcore-scan") as pool:  # this call's only
-        tail_future = pool.submit(_scan_span, buf, boundary, -1)
-        head = _scan_span(buf, 0, boundary)
+        tail_future = pool.submit(_scan_span, buf, boundary, -1, keypoints)
+        head = _scan_span(buf, 0, boundary, keypoints)
         tail = tail_future.result()
     if head.status != PAUSED:
         # The guess was inside a value: the head scan went on to the end alone.
@@ -118,7 +131,15 @@ def scan_results(
     n1, n = len(first), len(first) + len(second)
     for column, rows in zip(head.columns, second.as_tuple()):
         column[n1:n] = rows
-    return ResultColumns(*(column[:n] for column in head.columns))
+    joined = [column[:n] for column in head.columns]
+    if keypoints:  # the tail's values after the head's, its offsets shifted
+        k1 = int(first.keypoint_offsets[-1])
+        k = k1 + len(second.keypoints)
+        values, offsets = head.keypoints
+        values[k1:k] = second.keypoints
+        offsets[n1 + 1 : n + 1] = second.keypoint_offsets[1:] + k1
+        joined += [values[:k], offsets[: n + 1]]
+    return ResultColumns(*joined)
 
 
 def _record_boundary(buf: np.ndarray, near: int) -> int:
@@ -164,16 +185,22 @@ class _Span:
     cap: int
     columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     undecided: tuple[np.ndarray, np.ndarray, np.ndarray]
+    keypoints: tuple[np.ndarray, np.ndarray] | None = None  # values, offsets
 
 
-def _scan_span(buf: np.ndarray, start: int, stop: int) -> _Span:
+def _scan_span(buf: np.ndarray, start: int, stop: int, keypoints: bool = False) -> _Span:
     """Scan the records from ``start`` (0: the whole document) up to ``stop`` (-1: the end).
 
     With ``stop``, the kernel pauses there if a record begins there; if that
-    offset was inside a value, it scans on to the end itself.
+    offset was inside a value, it scans on to the end itself. ``keypoints``:
+    read them too.
     """
     n = buf.shape[0]
     cap = (n - start) // _MIN_RECORD_BYTES + 1
+    if keypoints:  # a number and its comma take two bytes at least
+        kpt = (np.empty((n - start) // 2 + 1, np.float64), np.empty(cap + 1, np.int64))
+    else:
+        kpt = (np.empty(0, np.float64), np.empty(0, np.int64))
     # np.empty maps pages lazily: only the rows actually written cost memory.
     columns = (
         np.empty(cap, np.int64),
@@ -185,11 +212,14 @@ def _scan_span(buf: np.ndarray, start: int, stop: int) -> _Span:
     fb_cap = 1024 + cap // 64
     while True:
         fb = tuple(np.empty(fb_cap, np.int64) for _ in range(3))
-        status, count, n_fb = kernel(buf, tables(), *columns, *fb, new_stack(), start, stop)
+        status, count, n_fb = kernel(
+            buf, tables(), *columns, *kpt, keypoints, *fb, new_stack(), start, stop
+        )
         if status != FALLBACK_FULL:
             break
-        fb_cap = 5 * cap  # every number undecided: the most there can be
-    return _Span(status, count, cap, columns, tuple(a[:n_fb] for a in fb))
+        fb_cap = 5 * cap + kpt[0].shape[0]  # every number undecided: the most there can be
+    undecided = tuple(a[:n_fb] for a in fb)
+    return _Span(status, count, cap, columns, undecided, kpt if keypoints else None)
 
 
 def _columns(view: memoryview, span: _Span, expected: int) -> ResultColumns | None:
@@ -197,6 +227,17 @@ def _columns(view: memoryview, span: _Span, expected: int) -> ResultColumns | No
     if span.status != expected:
         return None
     image_id, category_id, bbox, score = span.columns
-    settle_undecided(view, span.cap, bbox.reshape(-1), score, *span.undecided)
+    slots, starts, ends = span.undecided
     n = span.count
-    return ResultColumns(image_id[:n], category_id[:n], bbox[:n], score[:n])
+    if span.keypoints is None:
+        settle_undecided(view, span.cap, bbox.reshape(-1), score, slots, starts, ends)
+        return ResultColumns(image_id[:n], category_id[:n], bbox[:n], score[:n])
+    values, offsets = span.keypoints
+    mine = slots >= 5 * span.cap  # a keypoint's number; the others a box's or a score's
+    rest = ~mine
+    settle_undecided(view, span.cap, bbox.reshape(-1), score, slots[rest], starts[rest], ends[rest])
+    settle_undecided(view, 0, values, values, slots[mine] - 5 * span.cap, starts[mine], ends[mine])
+    k = int(offsets[n])
+    return ResultColumns(
+        image_id[:n], category_id[:n], bbox[:n], score[:n], values[:k], offsets[: n + 1]
+    )
