@@ -543,8 +543,11 @@ def test_mask_iou_cells_equal_maskutils_iou(seed):
     file_dt = [all_dt[i] for i in order]
     det_index = np.argsort(order).astype(np.int32)
     det_counts, det_mask_offsets, det_bbox = _columns(file_dt)
+    # ground-truth masks in another order too; the cells reach them through gt_index
     gt_all = [r for gt in cells_gt for r in gt]
-    gt_counts, gt_mask_offsets, gt_bbox = _columns(gt_all)
+    gt_order = rng.permutation(len(gt_all))
+    gt_counts, gt_mask_offsets, gt_bbox = _columns([gt_all[i] for i in gt_order])
+    gt_index = np.argsort(gt_order).astype(np.int64)
     gt_crowd = np.array([c for cs in crowd_cells for c in cs], bool)
     det_offsets = np.zeros(len(cells_dt) + 1, np.int64)
     np.cumsum([len(d) for d in cells_dt], out=det_offsets[1:])
@@ -556,8 +559,8 @@ def test_mask_iou_cells_equal_maskutils_iou(seed):
     c_lo, c_hi = 2, len(cells_dt)  # a range of cells, as a thread gets
     sim = np.full(sim_offsets[c_hi] - sim_offsets[c_lo], np.nan)
     _kernels.mask_iou_cells(
-        det_offsets, det_index, det_counts, det_mask_offsets, det_bbox, gt_offsets, gt_counts,
-        gt_mask_offsets, gt_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi,
+        det_offsets, det_index, det_counts, det_mask_offsets, det_bbox, gt_offsets, gt_index,
+        gt_counts, gt_mask_offsets, gt_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi,
     )  # fmt: skip
     for c in range(c_lo, c_hi):
         dt, gt = cells_dt[c], cells_gt[c]

@@ -861,8 +861,8 @@ def rle_iou(
 
 @jit
 def mask_iou_cells(
-    det_offsets, det_index, det_counts, det_mask_offsets, det_mask_bbox, gt_offsets, gt_counts,
-    gt_mask_offsets, gt_mask_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi,
+    det_offsets, det_index, det_counts, det_mask_offsets, det_mask_bbox, gt_offsets, gt_index,
+    gt_counts, gt_mask_offsets, gt_mask_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi,
 ):  # fmt: skip
     """Mask IoU of cells ``c_lo:c_hi`` into ``sim`` (``COCOeval.computeIoU`` for segm).
 
@@ -871,8 +871,10 @@ def mask_iou_cells(
     sim_offsets[c_lo]]``. Detection ``d`` of the cell is mask column
     ``det_index[det_offsets[c] + d]`` (``det_counts[det_mask_offsets[r]:
     det_mask_offsets[r + 1]]``, box ``det_mask_bbox[r]``); ground truth ``g``
-    is column ``gt_offsets[c] + g`` of the ``gt_`` arrays. The boxes are the
-    masks' :func:`rle_to_bbox`, not the records' ``bbox``.
+    is mask column ``gt_index[gt_offsets[c] + g]`` of the ``gt_mask`` arrays and
+    ``gt_counts`` (so the ground truth's masks are read in place, never copied
+    into cell order), with crowd flag ``gt_crowd[gt_offsets[c] + g]``. The boxes
+    are the masks' :func:`rle_to_bbox`, not the records' ``bbox``.
 
     Each value is ``maskUtils.iou(dt, gt, iscrowd)``'s (maskApi.c ``rleIou``):
     0 where the masks' boxes do not overlap, else intersection over union, the
@@ -894,14 +896,15 @@ def mask_iou_cells(
             dm = det_mask_offsets[r + 1] - ds
             row = s0 + d * n_g
             for g in range(n_g):
-                gi = g0 + g
+                gi = gt_index[g0 + g]
                 if not _boxes_overlap(det_mask_bbox, r, gt_mask_bbox, gi):
                     sim[row + g] = 0.0
                     continue
                 gs = gt_mask_offsets[gi]
                 sim[row + g] = _mask_iou(
-                    det_counts, ds, dm, gt_counts, gs, gt_mask_offsets[gi + 1] - gs, gt_crowd[gi]
-                )
+                    det_counts, ds, dm, gt_counts, gs, gt_mask_offsets[gi + 1] - gs,
+                    gt_crowd[g0 + g],
+                )  # fmt: skip
 
 
 _FAST_MAX = 1 << 31  # runs below this cannot wrap maskApi.c's 32-bit ``ct`` to 0

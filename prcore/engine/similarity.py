@@ -83,8 +83,9 @@ def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
         )
     if dets.masks is None:
         raise PrcoreInputError("the detections were loaded without masks", file=dets.source)
-    selected = gt.masks.take(g_sel)  # in cell order
-    g_counts, g_offsets, g_box = selected.counts, selected.offsets, selected.bbox
+    # the cells reach the ground truth's masks through g_index: no copy in cell order
+    g_index = np.ascontiguousarray(g_sel, np.int64)
+    g_counts, g_offsets, g_box = gt.masks.counts, gt.masks.offsets, gt.masks.bbox
     g_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
     encoded = dets.masks
 
@@ -106,7 +107,7 @@ def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
             np.empty(len(rows), np.int64), bbox,
         )  # fmt: skip
         _kernels.mask_iou_cells(
-            cells, np.arange(len(rows), dtype=np.int32), counts, offsets, bbox, g_chunk,
+            cells, np.arange(len(rows), dtype=np.int32), counts, offsets, bbox, g_chunk, g_index,
             g_counts, g_offsets, g_box, g_crowd, sim_offsets[c_lo : c_hi + 1], sim, 0,
             c_hi - c_lo,
         )  # fmt: skip

@@ -96,11 +96,6 @@ class Masks:
     offsets: np.ndarray
     bbox: np.ndarray
 
-    def take(self, rows: np.ndarray) -> Masks:
-        """The masks of records ``rows``, one after the other."""
-        counts, offsets = take_ragged(self.counts, self.offsets, rows)
-        return Masks(counts, offsets, np.ascontiguousarray(self.bbox[rows]))
-
 
 @dataclass(frozen=True, eq=False)
 class EncodedMasks:
