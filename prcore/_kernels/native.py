@@ -132,8 +132,9 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
         ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]", "u4[1]", "i8[1]"),
     )),
     "mask_iou_cells": ("rle", (
-        ("i8[1]r", "i4[1]r", "u4[1]r", "i8[1]r", "f8[2]r", "i8[1]r", "i8[1]r", "u4[1]r", "i8[1]r",
-         "f8[2]r", "b1[1]r", "i8[1]r", "f8[1]", "i8", "i8"),
+        ("i8[1]r", "i4[1]r", "u1[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "b1", "i8[1]r",
+         "i8[1]r", "u4[1]r", "i8[1]r", "f8[2]r", "b1[1]r", "i8[1]r", "f8[1]", "i8", "i8",
+         "u4[1]"),
     )),
 }  # fmt: skip
 SIGNATURES = {name: sigs for name, (_, sigs) in KERNELS.items()}

@@ -861,20 +861,25 @@ def rle_iou(
 
 @jit
 def mask_iou_cells(
-    det_offsets, det_index, det_counts, det_mask_offsets, det_mask_bbox, gt_offsets, gt_index,
-    gt_counts, gt_mask_offsets, gt_mask_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi,
+    det_offsets, det_index, buf, starts, ends, h, w, escaped, gt_offsets, gt_index, gt_counts,
+    gt_mask_offsets, gt_mask_bbox, gt_crowd, sim_offsets, sim, c_lo, c_hi, runs,
 ):  # fmt: skip
     """Mask IoU of cells ``c_lo:c_hi`` into ``sim`` (``COCOeval.computeIoU`` for segm).
 
     The cell layout of :func:`prcore._kernels.similarity.box_iou_cells`: cell
     ``c``'s row-major ``[D, G]`` matrix starts at ``sim[sim_offsets[c] -
-    sim_offsets[c_lo]]``. Detection ``d`` of the cell is mask column
-    ``det_index[det_offsets[c] + d]`` (``det_counts[det_mask_offsets[r]:
-    det_mask_offsets[r + 1]]``, box ``det_mask_bbox[r]``); ground truth ``g``
-    is mask column ``gt_index[gt_offsets[c] + g]`` of the ``gt_mask`` arrays and
-    ``gt_counts`` (so the ground truth's masks are read in place, never copied
-    into cell order), with crowd flag ``gt_crowd[gt_offsets[c] + g]``. The boxes
-    are the masks' :func:`rle_to_bbox`, not the records' ``bbox``.
+    sim_offsets[c_lo]]``. Detection ``d`` of the cell is result
+    ``r = det_index[det_offsets[c] + d]``, whose mask is the compressed RLE
+    string ``buf[starts[r]:ends[r]]`` of an ``h[r] x w[r]`` image (JSON-escaped
+    when ``escaped``; every string was checked when loaded). It is decoded here,
+    once, into ``runs`` (scratch of at least ``max(ends - starts)`` entries:
+    a string yields at most one count per byte), with its :func:`rle_to_bbox`
+    box on the way, and compared with each ground truth of its cell; so no
+    column of the detections' runs is ever held, and a detection whose cell
+    has no ground truth is never decoded. Ground truth ``g`` is mask column
+    ``gt_index[gt_offsets[c] + g]`` of ``gt_counts``/``gt_mask_offsets``/
+    ``gt_mask_bbox`` (read in place, never copied into cell order), with crowd
+    flag ``gt_crowd[gt_offsets[c] + g]``.
 
     Each value is ``maskUtils.iou(dt, gt, iscrowd)``'s (maskApi.c ``rleIou``):
     0 where the masks' boxes do not overlap, else intersection over union, the
@@ -882,6 +887,9 @@ def mask_iou_cells(
     image's size (the loader checks), so the -1 of a size mismatch never occurs.
     """
     base = sim_offsets[c_lo]
+    run_offsets = np.empty(2, np.int64)
+    area = np.empty(1, np.int64)
+    box = np.empty((1, 4), np.float64)
     for c in range(c_lo, c_hi):
         d0 = det_offsets[c]
         n_d = det_offsets[c + 1] - d0
@@ -892,19 +900,21 @@ def mask_iou_cells(
         s0 = sim_offsets[c] - base
         for d in range(n_d):
             r = det_index[d0 + d]
-            ds = det_mask_offsets[r]
-            dm = det_mask_offsets[r + 1] - ds
+            rle_from_strings(
+                buf, starts[r : r + 1], ends[r : r + 1], h[r : r + 1], w[r : r + 1], escaped,
+                runs, run_offsets, area, box,
+            )  # fmt: skip
+            dm = run_offsets[1]
             row = s0 + d * n_g
             for g in range(n_g):
                 gi = gt_index[g0 + g]
-                if not _boxes_overlap(det_mask_bbox, r, gt_mask_bbox, gi):
+                if not _boxes_overlap(box, 0, gt_mask_bbox, gi):
                     sim[row + g] = 0.0
                     continue
                 gs = gt_mask_offsets[gi]
                 sim[row + g] = _mask_iou(
-                    det_counts, ds, dm, gt_counts, gs, gt_mask_offsets[gi + 1] - gs,
-                    gt_crowd[g0 + g],
-                )  # fmt: skip
+                    runs, 0, dm, gt_counts, gs, gt_mask_offsets[gi + 1] - gs, gt_crowd[g0 + g]
+                )
 
 
 _FAST_MAX = 1 << 31  # runs below this cannot wrap maskApi.c's 32-bit ``ct`` to 0

@@ -72,9 +72,10 @@ def _box_iou(dets: Detections, gt_box: np.ndarray, gt_crowd: np.ndarray) -> Cell
 def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
     """Mask IoU, ``COCOeval.computeIoU`` for segm (``maskUtils.iou`` of the RLEs).
 
-    The results' masks stay compressed strings until a chunk of cells needs
-    them: each chunk decodes its own detections that meet ground truth, in
-    one kernel call, so no column of every mask is ever held.
+    The results' masks stay compressed strings: the kernel decodes each
+    detection that meets ground truth once, into a scratch of one mask's runs,
+    and compares it with its cell's ground truths, so no column of every mask
+    (nor of a chunk's) is ever held.
     """
     if gt.masks is None:
         raise PrcoreInputError(
@@ -88,28 +89,13 @@ def _mask_iou(gt: GroundTruth, dets: Detections, g_sel) -> CellSimilarity:
     g_counts, g_offsets, g_box = gt.masks.counts, gt.masks.offsets, gt.masks.bbox
     g_crowd = np.ascontiguousarray(gt.ann_crowd[g_sel])
     encoded = dets.masks
+    longest = int((encoded.ends - encoded.starts).max()) if len(encoded.starts) else 0
 
     def fill(det_cells, det_index, g_cells, sim_offsets, sim, c_lo, c_hi, max_d):
-        # the chunk as a problem of its own: cells 0..n, its detections decoded
-        cells = det_cells[c_lo : c_hi + 1] - det_cells[c_lo]
-        rows = det_index[det_cells[c_lo] : det_cells[c_hi]]
-        g_chunk = g_cells[c_lo : c_hi + 1]
-        need = np.repeat(np.diff(g_chunk) > 0, np.diff(cells))
-        starts = encoded.starts[rows]
-        ends = np.where(need, encoded.ends[rows], starts)
-        h = np.where(need, encoded.h[rows], 0)  # an empty string is a 0 x 0 mask
-        w = np.where(need, encoded.w[rows], 0)
-        counts = np.empty(int((ends - starts).sum()), np.uint32)
-        offsets = np.empty(len(rows) + 1, np.int64)
-        bbox = np.empty((len(rows), 4), np.float64)
-        _kernels.rle_from_strings(
-            encoded.buf, starts, ends, h, w, encoded.escaped, counts, offsets,
-            np.empty(len(rows), np.int64), bbox,
-        )  # fmt: skip
         _kernels.mask_iou_cells(
-            cells, np.arange(len(rows), dtype=np.int32), counts, offsets, bbox, g_chunk, g_index,
-            g_counts, g_offsets, g_box, g_crowd, sim_offsets[c_lo : c_hi + 1], sim, 0,
-            c_hi - c_lo,
+            det_cells, det_index, encoded.buf, encoded.starts, encoded.ends, encoded.h, encoded.w,
+            encoded.escaped, g_cells, g_index, g_counts, g_offsets, g_box, g_crowd, sim_offsets,
+            sim, c_lo, c_hi, np.empty(max(longest, 1), np.uint32),
         )  # fmt: skip
 
     return fill
