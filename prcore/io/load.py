@@ -783,8 +783,9 @@ def _in_halves(work, offsets: np.ndarray, min_items: int = _SPLIT_MIN) -> list:
 
 def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     """One counts column, record by record, out of ``parts``: ``(owners, masks)`` pairs
-    whose owners together are each of the ``n`` records once (the masks written densely
-    from 0). One copy of the runs, which are many: no part is joined first."""
+    whose owners together are each of the ``n`` records once, ascending in each part (the
+    masks written densely from 0). One copy of the runs, which are many: no part is joined
+    first."""
     if not parts:
         return np.zeros(0, np.uint32), np.zeros(n + 1, np.int64)
     owner = np.concatenate([o for o, _ in parts])
@@ -796,16 +797,22 @@ def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]), out=offsets[1:])
         return counts, offsets
-    sources = [m.counts for _, m in parts]
-    source = np.concatenate([np.full(len(o), k, np.int64) for k, (o, _) in enumerate(parts)])
-    starts = np.concatenate([m.offsets[:-1] for _, m in parts])
-    ends = np.concatenate([m.offsets[1:] for _, m in parts])
-    order = np.argsort(owner, kind="stable")
-    source, starts, ends = source[order].tolist(), starts[order], ends[order]
     offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(ends - starts, out=offsets[1:])
-    pieces = [sources[k][a:b] for k, a, b in zip(source, starts.tolist(), ends.tolist())]
-    return np.concatenate(pieces), offsets
+    offsets[owner + 1] = np.concatenate([np.diff(m.offsets) for _, m in parts])
+    np.cumsum(offsets, out=offsets)
+    counts = np.empty(int(offsets[-1]), np.uint32)
+    for o, m in parts:
+        # a part's owners ascend and its masks lie one after the other, so its masks whose
+        # records follow each other in the output are one copy: a slice per block of them
+        # (the polygons' blocks are only broken by the few other records, such as crowds)
+        dst = offsets[o]
+        dst_end = offsets[o + 1]
+        cut = np.flatnonzero(dst[1:] != dst_end[:-1]) + 1
+        first = np.concatenate(([0], cut)).tolist()
+        last = np.concatenate((cut - 1, [len(o) - 1])).tolist()
+        for a, b in zip(first, last):
+            counts[dst[a] : dst_end[b]] = m.counts[m.offsets[a] : m.offsets[b + 1]]
+    return counts, offsets
 
 
 def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> list[tuple[np.ndarray, Masks]]:
