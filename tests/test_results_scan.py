@@ -699,7 +699,8 @@ def test_suites_pass_with_every_raw_load_checked():
     IndexError rather than read outside the document, the tables or the stack."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-         "test_results_scan.py", "test_coco_scan.py", "test_keypoint_scan.py"],
+         "test_results_scan.py", "test_coco_scan.py", "test_keypoint_scan.py",
+         "test_segm_scan.py"],
         cwd=TESTS,
         env=dict(os.environ, PRCORE_SCAN_CHECKED="1"),
         capture_output=True,

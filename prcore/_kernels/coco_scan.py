@@ -5,9 +5,10 @@ One pass over the UTF-8 bytes of ``{"images": [...], "annotations": [...],
 (``cocoeval.py``: ``_prepare`` / ``evaluateImg`` use image ``id``, category
 ``id``, and annotation ``id``, ``image_id``, ``category_id``, ``bbox``,
 ``area``, ``iscrowd``, ``ignore``; asked for them, also ``keypoints`` and
-``num_keypoints``, which ``computeOks`` and ``_prepare`` read) straight into
-arrays, and skips everything else (``segmentation``, ``info``, ``licenses``, ``file_name``, ...) with a
-validating skipper. It mirrors ``json.loads`` (pycocotools' ``COCO.__init__``
+``num_keypoints``, which ``computeOks`` and ``_prepare`` read, or each
+annotation's ``segmentation`` and each image's ``height`` and ``width``,
+which ``COCO.annToRLE`` reads) straight into arrays, and skips everything else
+(``info``, ``licenses``, ``file_name``, ...) with a validating skipper. It mirrors ``json.loads`` (pycocotools' ``COCO.__init__``
 starts with ``json.load``) bit for bit and gives up (status ``REJECT``) on
 anything it is not sure about, so that the caller can fall back to the full
 parser and its located error messages. It reads the document's syntax only:
@@ -49,12 +50,14 @@ from prcore._kernels.scan_constants import (  # this kernel's status codes
     MAX_DEPTH,
     OK,
     REJECT,
+    SEG_POLYGONS,
+    SEG_RUNS,
 )
 
 # numba's cache keys a kernel on the text of its own file only: this digest of the
 # files the kernels here compile in (json_tokens.py, scan_constants.py) makes an edit
 # there recompile them too. tests/test_coco_scan.py checks that it is current.
-TOKENIZER_DIGEST = "7f72c17cea0ca9b9"
+TOKENIZER_DIGEST = "ae048071bc4fcf8e"
 
 # What a section scanner returns instead of a position.
 _POS_REJECT = -1
@@ -70,6 +73,11 @@ _K_ISCROWD = key_constant(b"iscrowd")
 _K_IGNORE = key_constant(b"ignore")
 _K_KEYPOINTS = key_constant(b"keypoints")
 _K_NUM_KEYPOINTS = key_constant(b"num_keypoints")
+_K_SEGMENTATION = key_constant(b"segmentation")
+_K_SIZE = key_constant(b"size")
+_K_COUNTS = key_constant(b"counts")
+_K_HEIGHT = key_constant(b"height")
+_K_WIDTH = key_constant(b"width")
 _K_NAME = key_constant(b"name")
 _K_IMAGES = key_constant(b"images")
 _K_ANNOTATIONS = key_constant(b"annotations")
@@ -86,6 +94,7 @@ _A_CROWD = 32
 _A_IGNORE = 64
 _A_KPT = 128  # keypoints and num_keypoints: read only when asked for
 _A_NUM_KPT = 256
+_A_SEG = 512  # segmentation: read only when asked for
 
 # Top-level sections.
 _S_IMAGES = 1
@@ -115,12 +124,17 @@ def _int_or_bool(src, pos, n, pow10_int, allow_null):
 
 
 @jit
-def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kind, with_names):
+def _scan_ids(
+    src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kind, with_names,
+    sizes, with_sizes,
+):  # fmt: skip
     """An array of ``{"id": int, ...}`` records (images, or categories with names).
 
     Returns (end position or ``_POS_REJECT``, count). For categories,
     ``name_kind`` is 0 (no name), 1 (plain) or 2 (written with escapes), and
-    the name's bytes, quotes excluded, are ``name_start .. name_end``.
+    the name's bytes, quotes excluded, are ``name_start .. name_end``. For
+    images ``with_sizes``, each one's integer ``height`` and ``width`` go to
+    ``sizes`` (an image without both is ``_POS_REJECT``).
     """
     cap = ids.shape[0]
     if load_u8(src, pos) != 91:
@@ -134,6 +148,7 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
             return _POS_REJECT, count
         pos = skip_ws(src, pos + 1, n)
         got_id = False
+        got_size = 0
         if with_names:
             name_kind[count] = 0
         while True:
@@ -148,6 +163,15 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
                 if not ok:
                     return _POS_REJECT, count
                 ids[count] = v
+            elif with_sizes and (_is(lo, hi, _K_HEIGHT) or _is(lo, hi, _K_WIDTH)):
+                side = 0 if _is(lo, hi, _K_HEIGHT) else 1
+                if got_size & (1 << side):
+                    return _POS_REJECT, count
+                got_size |= 1 << side
+                pos, ok, v = read_int(src, pos, n, pow10_int)
+                if not ok:
+                    return _POS_REJECT, count
+                sizes[count, side] = v
             elif with_names and _is(lo, hi, _K_NAME):
                 if name_kind[count] != 0 or load_u8(src, pos) != 34:
                     return _POS_REJECT, count
@@ -167,7 +191,7 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
                 return _POS_REJECT, count
             if more == 0:
                 break
-        if not got_id:
+        if not got_id or (with_sizes and got_size != 3):
             return _POS_REJECT, count
         count += 1
         pos, more = after_value(src, pos, n, 93)
@@ -178,7 +202,7 @@ def _scan_ids(src, pos, n, stack, pow10_int, ids, name_start, name_end, name_kin
 
 
 @jit(inline="always")
-def _annotation_field(lo, hi, with_kpt):
+def _annotation_field(lo, hi, with_kpt, with_seg):
     """The field bit of an annotation key, or 0 for a key the scan skips."""
     if _is(lo, hi, _K_ID):
         return _A_ID
@@ -198,28 +222,125 @@ def _annotation_field(lo, hi, with_kpt):
         return _A_KPT
     if with_kpt and _is(lo, hi, _K_NUM_KEYPOINTS):
         return _A_NUM_KPT
+    if with_seg and _is(lo, hi, _K_SEGMENTATION):
+        return _A_SEG
     return 0
+
+
+@jit
+def _read_size(src, pos, n, pow10_int, seg_size, row):
+    """``[height, width]`` (two integers) at pos into ``seg_size[row]`` -> end, or -1."""
+    if load_u8(src, pos) != 91:
+        return -1
+    pos = skip_ws(src, pos + 1, n)
+    for side in range(2):
+        if pos >= n:
+            return -1
+        pos, ok, v = read_int(src, pos, n, pow10_int)
+        if not ok:
+            return -1
+        seg_size[row, side] = v
+        pos, more = after_value(src, pos, n, 93)
+        if more != (1 if side == 0 else 0):
+            return -1
+    return pos
+
+
+@jit
+def _read_segmentation(
+    src, pos, n, t, values, vcap, k, part_end, pcap, p, seg_kind, seg_size, row, slot_base,
+    fb, fb_cap, n_fb,
+):  # fmt: skip
+    """An annotation's ``segmentation`` at pos -> (end, k, p, n_fb); end < 0 when not sure.
+
+    Polygons ``[[x0, y0, ...], ...]`` (``seg_kind`` ``SEG_POLYGONS``): each
+    part's numbers go to ``values`` from ``k`` on and the part's end to
+    ``part_end[p]``. Uncompressed RLE ``{"size": [h, w], "counts": [runs]}``
+    (``SEG_RUNS``, no other key): the runs are one part, the size goes to
+    ``seg_size[row]``. Anything else (``[]``, ``null``, compressed RLE, other
+    keys) is ``-1``: the full parser's, which names what is wrong.
+    """
+    c = load_u8(src, pos)
+    if c == 91:
+        seg_kind[row] = SEG_POLYGONS
+        pos = skip_ws(src, pos + 1, n)
+        if pos >= n or load_u8(src, pos) == 93:
+            return -1, k, p, n_fb  # an empty list: the full parser's error
+        while True:
+            if pos >= n or load_u8(src, pos) != 91 or p >= pcap:
+                return -1, k, p, n_fb
+            pos, k, n_fb = read_numbers(
+                src, pos, n, t, values, vcap, k, slot_base, fb, fb_cap, n_fb
+            )
+            if pos < 0:
+                return pos, k, p, n_fb
+            part_end[p] = k
+            p += 1
+            pos, more = after_value(src, pos, n, 93)
+            if more < 0:
+                return -1, k, p, n_fb
+            if more == 0:
+                return pos, k, p, n_fb
+    if c != 123 or p >= pcap:
+        return -1, k, p, n_fb
+    seg_kind[row] = SEG_RUNS
+    pos = skip_ws(src, pos + 1, n)
+    seen = 0
+    while True:
+        pos, lo, hi, ok = object_key(src, pos, n)
+        if not ok:
+            return -1, k, p, n_fb
+        if _is(lo, hi, _K_SIZE) and not seen & 1:
+            seen |= 1
+            pos = _read_size(src, pos, n, t[5], seg_size, row)
+        elif _is(lo, hi, _K_COUNTS) and not seen & 2:
+            seen |= 2  # a string (compressed RLE) is not read here: the full parser's
+            pos, k, n_fb = read_numbers(
+                src, pos, n, t, values, vcap, k, slot_base, fb, fb_cap, n_fb
+            )
+        else:
+            return -1, k, p, n_fb  # a repeated or other key
+        if pos < 0:
+            return pos, k, p, n_fb
+        pos, more = after_value(src, pos, n, 125)
+        if more < 0:
+            return -1, k, p, n_fb
+        if more == 0:
+            break
+    if seen != 3:
+        return -1, k, p, n_fb
+    part_end[p] = k
+    return pos, k, p + 1, n_fb
 
 
 @jit
 def _scan_annotations(
     src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area, crowd, ignore,
-    kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, fb, fb_cap, n_fb,
+    kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, seg, seg_part_end, seg_parts, seg_kind,
+    seg_size, with_seg, fb, fb_cap, n_fb,
 ):  # fmt: skip
     """The annotations array -> (end position or ``_POS_*``, count, n_fb).
 
     Undecided numbers are recorded like the results scanner's: slot
     ``i < 4 * cap`` is ``bbox.flat[i]``, ``i < 5 * cap`` is ``area[i - 4 * cap]``,
-    ``i < 6 * cap`` is ``num_kpt[i - 5 * cap]``, otherwise ``kpt[i - 6 * cap]``.
+    ``i < 6 * cap`` is ``num_kpt[i - 5 * cap]``, otherwise ``kpt[i - 6 * cap]``
+    (or, reading segmentations, ``seg[i - 6 * cap]``).
     """
     cap = ann_id.shape[0]
     boxes = pointer_like(bbox, src)
     kvalues = pointer_like(kpt, src)
     kcap = kpt.shape[0]
     k = 0
+    svalues = pointer_like(seg, src)
+    scap = seg.shape[0]
+    pcap = seg_part_end.shape[0]
+    s = 0
+    p = 0
     pow10_int = t[5]
     if with_kpt:
         kpt_offsets[0] = 0
+    if with_seg:
+        seg_parts[0] = 0
     if load_u8(src, pos) != 91:
         return _POS_REJECT, 0, n_fb
     pos = skip_ws(src, pos + 1, n)
@@ -240,7 +361,7 @@ def _scan_annotations(
             pos, lo, hi, ok = object_key(src, pos, n)
             if not ok:
                 return _POS_REJECT, count, n_fb
-            field = _annotation_field(lo, hi, with_kpt)
+            field = _annotation_field(lo, hi, with_kpt, with_seg)
             if field == 0:
                 pos = skip_value(src, pos, n, stack)
             else:
@@ -270,6 +391,11 @@ def _scan_annotations(
                     pos, k, n_fb = read_numbers(
                         src, pos, n, t, kvalues, kcap, k, 6 * cap, fb, fb_cap, n_fb
                     )
+                elif field == _A_SEG:
+                    pos, s, p, n_fb = _read_segmentation(
+                        src, pos, n, t, svalues, scap, s, seg_part_end, pcap, p, seg_kind,
+                        seg_size, count, 6 * cap, fb, fb_cap, n_fb,
+                    )  # fmt: skip
                 elif field == _A_NUM_KPT:
                     pos, f, n_fb = read_number(src, pos, n, t, 5 * cap + count, fb, fb_cap, n_fb)
                     num_kpt[count] = f
@@ -288,11 +414,13 @@ def _scan_annotations(
                 return _POS_REJECT, count, n_fb
             if more == 0:
                 break
-        if (seen & _A_REQUIRED) != _A_REQUIRED:
+        if (seen & _A_REQUIRED) != _A_REQUIRED or (with_seg and not seen & _A_SEG):
             return _POS_REJECT, count, n_fb
         count += 1
         if with_kpt:
             kpt_offsets[count] = k
+        if with_seg:
+            seg_parts[count] = p
         pos, more = after_value(src, pos, n, 93)
         if more < 0:
             return _POS_REJECT, count, n_fb
@@ -303,8 +431,8 @@ def _scan_annotations(
 @jit
 def scan_ground_truth_kernel(
     buf, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
-    fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, img_size,
+    seg, seg_part_end, seg_parts, seg_kind, seg_size, with_seg, fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """Scan a COCO instances file's bytes into caller-allocated columns.
 
@@ -344,10 +472,30 @@ def scan_ground_truth_kernel(
         (``null``: ``REJECT``).
     with_kpt : bool
         Read ``keypoints`` and ``num_keypoints``; otherwise they are skipped.
+    img_size : int64 (icap, 2)
+        With ``with_seg``, each image's ``height`` and ``width`` (integers; an
+        image without both is ``REJECT``); unused otherwise.
+    seg : float64 (scap,)
+        With ``with_seg``, every annotation's segmentation numbers one after
+        the other: each polygon's coordinates, or an uncompressed RLE's runs
+        (``REJECT`` when more than ``scap``).
+    seg_part_end : int64 (pcap,)
+        Where each part (a polygon, or one RLE's runs) ends in ``seg``.
+    seg_parts : int64 (acap + 1,)
+        Annotation ``i``'s parts are ``seg_parts[i]:seg_parts[i + 1]``.
+    seg_kind : int8 (acap,)
+        ``SEG_POLYGONS`` or ``SEG_RUNS``; compressed RLE, ``null``, ``[]`` or
+        an RLE with other keys than ``size`` and ``counts`` is ``REJECT``.
+    seg_size : int64 (acap, 2)
+        An RLE's ``size`` (set for ``SEG_RUNS`` only).
+    with_seg : bool
+        Read ``segmentation`` (which every annotation must have) and the
+        images' sizes; otherwise skipped. Not with ``with_kpt``.
     fb_slot, fb_start, fb_end : int64 (fb_cap,)
         Undecided numbers: ``i < 4 * acap`` is ``bbox.flat[i]``, ``i < 5 *
         acap`` is ``area[i - 4 * acap]``, ``i < 6 * acap`` is ``num_kpt[i - 5 *
-        acap]``, otherwise ``kpt[i - 6 * acap]``; and the number's byte span.
+        acap]``, otherwise ``kpt[i - 6 * acap]`` (``seg[i - 6 * acap]`` with
+        ``with_seg``); and the number's byte span.
     stack : uint8 (MAX_DEPTH,)
         Scratch for nested values (``scan_constants.new_stack``).
 
@@ -364,35 +512,37 @@ def scan_ground_truth_kernel(
     return _scan_ground_truth(
         address(buf), buf.shape[0], tables, img_id, cat_id, name_start, name_end, name_kind,
         ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing,
-        num_kpt, with_kpt, fb_slot, fb_start, fb_end, stack,
+        num_kpt, with_kpt, img_size, seg, seg_part_end, seg_parts, seg_kind, seg_size, with_seg,
+        fb_slot, fb_start, fb_end, stack,
     )  # fmt: skip
 
 
 @jit
 def scan_ground_truth_kernel_checked(
     buf, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
-    fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, img_size,
+    seg, seg_part_end, seg_parts, seg_kind, seg_size, with_seg, fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """:func:`scan_ground_truth_kernel` with every raw load bounds-checked.
 
     A load outside ``buf``, the tables or the stack, or a store outside
-    ``bbox``, ``kpt`` or the ``fb_*`` arrays, raises ``IndexError`` instead. For tests
+    ``bbox``, ``kpt``, ``seg`` or the ``fb_*`` arrays, raises ``IndexError`` instead. For tests
     (``PRCORE_SCAN_CHECKED=1``); numba's JIT only, not in the ahead-of-time
     build.
     """
     return _scan_ground_truth(
         bounded(buf), buf.shape[0], tables, img_id, cat_id, name_start, name_end, name_kind,
         ann_id, ann_img, ann_cat, bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing,
-        num_kpt, with_kpt, fb_slot, fb_start, fb_end, stack,
+        num_kpt, with_kpt, img_size, seg, seg_part_end, seg_parts, seg_kind, seg_size, with_seg,
+        fb_slot, fb_start, fb_end, stack,
     )  # fmt: skip
 
 
 @jit
 def _scan_ground_truth(
     src, n, tables, img_id, cat_id, name_start, name_end, name_kind, ann_id, ann_img, ann_cat,
-    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt,
-    fb_slot, fb_start, fb_end, stack,
+    bbox, area, crowd, ignore, kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, img_size,
+    seg, seg_part_end, seg_parts, seg_kind, seg_size, with_seg, fb_slot, fb_start, fb_end, stack,
 ):  # fmt: skip
     """The scan of the document at pointer ``src`` (checked or not: every other pointer
     is made of its kind), for :func:`scan_ground_truth_kernel` and its checked twin."""
@@ -418,6 +568,18 @@ def _scan_ground_truth(
                 kpt_offsets.shape[0] < acap + 1
                 or kpt_missing.shape[0] < acap
                 or num_kpt.shape[0] < acap
+            )
+        )
+        or (
+            with_seg
+            and (
+                with_kpt
+                or img_size.shape[0] < img_id.shape[0]
+                or img_size.shape[1] != 2
+                or seg_parts.shape[0] < acap + 1
+                or seg_kind.shape[0] < acap
+                or seg_size.shape[0] < acap
+                or seg_size.shape[1] != 2
             )
         )
     ):
@@ -450,16 +612,19 @@ def _scan_ground_truth(
         seen |= section
         if section == _S_IMAGES:
             pos, n_img = _scan_ids(
-                src, pos, n, stack, t[5], img_id, name_start, name_end, name_kind, False
-            )
+                src, pos, n, stack, t[5], img_id, name_start, name_end, name_kind, False,
+                img_size, with_seg,
+            )  # fmt: skip
         elif section == _S_CATEGORIES:
             pos, n_cat = _scan_ids(
-                src, pos, n, stack, t[5], cat_id, name_start, name_end, name_kind, True
-            )
+                src, pos, n, stack, t[5], cat_id, name_start, name_end, name_kind, True,
+                img_size, False,
+            )  # fmt: skip
         elif section == _S_ANNOTATIONS:
             pos, n_ann, n_fb = _scan_annotations(
                 src, pos, n, stack, t, ann_id, ann_img, ann_cat, bbox, area, crowd, ignore,
-                kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, fb, fb_cap, n_fb,
+                kpt, kpt_offsets, kpt_missing, num_kpt, with_kpt, seg, seg_part_end, seg_parts,
+                seg_kind, seg_size, with_seg, fb, fb_cap, n_fb,
             )  # fmt: skip
         else:
             pos = skip_value(src, pos, n, stack)

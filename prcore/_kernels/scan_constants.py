@@ -26,6 +26,10 @@ POW10_MAX = 347
 
 MAX_DEPTH = 256  # json.loads recurses; stay far below its recursion limit
 
+# Kinds of a ground-truth segmentation, as scan_ground_truth_kernel reads it (seg_kind).
+SEG_POLYGONS = 0  # [[x0, y0, x1, y1, ...], ...]
+SEG_RUNS = 1  # uncompressed RLE: {"size": [h, w], "counts": [runs]}
+
 
 def checked_mode() -> bool:
     """Whether the scanners run their bounds-checked variants (``PRCORE_SCAN_CHECKED=1``).

@@ -3,7 +3,8 @@
 :func:`scan_ground_truth` reads the fields COCO evaluation uses (image ids,
 category ids and names, and each annotation's ``id``, ``image_id``,
 ``category_id``, ``bbox``, ``area``, ``iscrowd`` and ``ignore``; asked for
-them, ``keypoints`` and ``num_keypoints``) in one byte-level pass, skipping segmentations and every other key without building
+them, ``keypoints`` and ``num_keypoints``, or ``segmentation`` and the images'
+sizes) in one byte-level pass, skipping every other key without building
 Python objects. On every file it accepts, its columns are bit-identical to
 what ``json.loads`` followed by numpy conversion gives. It returns ``None``
 whenever it is not sure (missing sections or fields, unusual types, duplicate
@@ -67,6 +68,20 @@ class GroundTruthColumns:
         The annotations without ``keypoints`` (their list is empty).
     num_keypoints : float64 (G,) or None
         As written; NaN where absent.
+    image_size : int64 (I, 2) or None
+        Each image's ``height`` and ``width`` (``segmentation=True``).
+    seg_values : float64 (S,) or None
+        Every segmentation's numbers one after the other (``segmentation=True``):
+        polygons' coordinates, uncompressed RLE's runs.
+    seg_part_offsets : int64 (P + 1,) or None
+        Part ``j`` (a polygon, or one RLE's runs) is
+        ``seg_values[seg_part_offsets[j]:seg_part_offsets[j + 1]]``.
+    seg_parts : int64 (G + 1,) or None
+        Annotation ``i``'s parts are ``seg_parts[i]:seg_parts[i + 1]``.
+    seg_kind : int8 (G,) or None
+        ``SEG_POLYGONS`` or ``SEG_RUNS`` (one part, the runs).
+    seg_size : int64 (G, 2) or None
+        An RLE's ``size``, for ``SEG_RUNS`` rows only.
     """
 
     image_id: np.ndarray
@@ -83,10 +98,16 @@ class GroundTruthColumns:
     keypoint_offsets: np.ndarray | None = None
     keypoints_missing: np.ndarray | None = None
     num_keypoints: np.ndarray | None = None
+    image_size: np.ndarray | None = None
+    seg_values: np.ndarray | None = None
+    seg_part_offsets: np.ndarray | None = None
+    seg_parts: np.ndarray | None = None
+    seg_kind: np.ndarray | None = None
+    seg_size: np.ndarray | None = None
 
 
 def scan_ground_truth(
-    data: bytes | bytearray | memoryview, *, keypoints: bool = False
+    data: bytes | bytearray | memoryview, *, keypoints: bool = False, segmentation: bool = False
 ) -> GroundTruthColumns | None:
     """Columns of a COCO instances JSON document, or None when not sure.
 
@@ -99,6 +120,13 @@ def scan_ground_truth(
         Also read each annotation's ``keypoints`` (an array of JSON numbers)
         and ``num_keypoints`` (a JSON number), either of which may be absent
         (``null``: None, for the full parser).
+    segmentation : bool
+        Also read each annotation's ``segmentation`` (which each must have):
+        polygons (a non-empty array of arrays of JSON numbers) or an
+        uncompressed RLE (``{"size": [int, int], "counts": [numbers]}``, no
+        other key); and each image's integer ``height`` and ``width``.
+        Compressed RLE (``counts`` a string) is None, for the full parser.
+        Not with ``keypoints``.
 
     Returns
     -------
@@ -142,6 +170,26 @@ def scan_ground_truth(
     else:
         kpt = np.empty(0, np.float64)
         kpt_columns = (np.empty(0, np.int64), np.empty(0, np.bool_), np.empty(0))
+    if keypoints and segmentation:
+        raise ValueError("keypoints or segmentation, not both")
+    if segmentation:  # as many numbers and parts as keypoints' numbers at most
+        img_size = np.empty((id_cap, 2), np.int64)
+        seg = np.empty(buf.shape[0] // 2 + 1, np.float64)
+        seg_columns = (
+            np.empty(buf.shape[0] // 2 + 1, np.int64),
+            np.empty(cap + 1, np.int64),
+            np.empty(cap, np.int8),
+            np.empty((cap, 2), np.int64),
+        )
+    else:
+        img_size = np.empty((0, 2), np.int64)
+        seg = np.empty(0, np.float64)
+        seg_columns = (
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            np.empty(0, np.int8),
+            np.empty((0, 2), np.int64),
+        )
     kernel = _kernel()
     fb_cap = 1024 + cap // 64
     while True:
@@ -164,6 +212,10 @@ def scan_ground_truth(
             kpt,
             *kpt_columns,
             keypoints,
+            img_size,
+            seg,
+            *seg_columns,
+            segmentation,
             fb_slot,
             fb_start,
             fb_end,
@@ -171,7 +223,8 @@ def scan_ground_truth(
         )
         if status != FALLBACK_FULL:
             break
-        fb_cap = 6 * cap + kpt.shape[0]  # every number undecided: the most there can be
+        # every number undecided: the most there can be
+        fb_cap = 6 * cap + kpt.shape[0] + seg.shape[0]
     if status != OK:
         return None
     view = memoryview(data).cast("B")
@@ -191,6 +244,22 @@ def scan_ground_truth(
             keypoint_offsets=offsets[: n_ann + 1],
             keypoints_missing=missing[:n_ann],
             num_keypoints=count[:n_ann],
+        )
+    if segmentation:
+        part_end, parts, kind, size = seg_columns
+        mine = slots >= 6 * cap  # the segmentations' numbers
+        settle_undecided(view, 0, seg, seg, slots[mine] - 6 * cap, starts[mine], ends[mine])
+        slots, starts, ends = slots[~mine], starts[~mine], ends[~mine]
+        n_parts = int(parts[n_ann])
+        part_offsets = np.zeros(n_parts + 1, np.int64)
+        part_offsets[1:] = part_end[:n_parts]
+        extra = dict(
+            image_size=img_size[:n_img].copy(),
+            seg_values=seg[: part_offsets[-1]],
+            seg_part_offsets=part_offsets,
+            seg_parts=parts[: n_ann + 1],
+            seg_kind=kind[:n_ann],
+            seg_size=size[:n_ann],
         )
     settle_undecided(view, cap, bbox.reshape(-1), area, slots, starts, ends)
     names = _names(view, name_start[:n_cat], name_end[:n_cat], name_kind[:n_cat])

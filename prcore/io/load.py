@@ -353,8 +353,8 @@ def load_ground_truth(gt: Any, iou_type: str = "bbox") -> GroundTruth:
     if isinstance(gt, (str, os.PathLike)):
         file = os.fspath(gt)
         with _file_bytes(file) as data:
-            # The byte scanner reads the box columns, and keypoints; masks need the dict.
-            scanned = _scan_ground_truth(data, file, iou_type) if iou_type != "segm" else None
+            # The byte scanner reads the box columns, and keypoints or segmentations.
+            scanned = _scan_ground_truth(data, file, iou_type)
             if scanned is not None:  # declines an image-info file
                 return scanned
             raw = _bytes_of(data, file)
@@ -544,7 +544,7 @@ def _scan_ground_truth(
     data: bytes | mmap.mmap, file: str, iou_type: str = "bbox"
 ) -> GroundTruth | None:
     """The byte-level numba scanner's columns, when it can read this file (with the
-    keypoint columns for ``iou_type="keypoints"``).
+    keypoint columns for ``iou_type="keypoints"``, the masks for ``"segm"``).
 
     None (parse in full) when the scanner declines, or when the annotation
     columns break the schema's rules: the record-by-record validation then
@@ -554,7 +554,9 @@ def _scan_ground_truth(
         from prcore.io.coco_scan import scan_ground_truth
     except ImportError:
         return None
-    cols = scan_ground_truth(data, keypoints=iou_type == "keypoints")
+    cols = scan_ground_truth(
+        data, keypoints=iou_type == "keypoints", segmentation=iou_type == "segm"
+    )
     if cols is None:
         return None
     bbox, area = cols.bbox, cols.area
@@ -574,11 +576,81 @@ def _scan_ground_truth(
         def extra(img_ids, ann_id, ann_img) -> dict:
             return columns
 
+    if iou_type == "segm":
+        try:
+            columns = _scanned_masks(cols)
+        except _Declined:
+            return None
+
+        def extra(img_ids, ann_id, ann_img) -> dict:
+            if columns is None:  # not reached: the ids' errors come first
+                raise _Declined
+            return columns
+
     crowd = cols.iscrowd.astype(bool)
     ann = (cols.ann_id, cols.ann_image_id, cols.ann_category_id, bbox, area, crowd, cols.ignore)
-    return _ground_truth_from_columns(
-        file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None, extra
-    )
+    try:
+        return _ground_truth_from_columns(
+            file, cols.image_id, cols.cat_id, cols.cat_name, lambda: ann, None, extra
+        )
+    except _Declined:
+        return None
+
+
+class _Declined(Exception):
+    """Scanned columns break a rule: the full parser finds, and names, what is wrong."""
+
+
+def _decline(i: int, field: str, message: str) -> _Declined:
+    """A ``where`` for scanned columns: any problem declines to the full parser."""
+    return _Declined()
+
+
+def _scanned_masks(cols) -> dict | None:
+    """The scanned segmentations as masks, as :func:`masks_from_segmentations` makes them
+    from the dict (same checks, same kernels), with the images' sizes; None when the ids
+    are such that the ground truth's own checks fail first (duplicate or unknown image
+    ids). Raises :class:`_Declined` wherever the dict path would raise."""
+    from prcore import _kernels
+    from prcore._kernels.scan_constants import SEG_POLYGONS, SEG_RUNS
+
+    file_ids = cols.image_id
+    img_ids = np.sort(file_ids)
+    if _first_duplicate(file_ids) >= 0:
+        return None
+    ann_img, bad = _dense(cols.ann_image_id, img_ids)
+    if bad >= 0:
+        return None
+    height, width = cols.image_size[:, 0], cols.image_size[:, 1]
+    if schema.image_size_error(height, width) is not None:
+        raise _Declined
+    dense = np.searchsorted(img_ids, file_ids)
+    h = np.empty(len(img_ids), np.int64)
+    w = np.empty(len(img_ids), np.int64)
+    h[dense], w[dense] = height, width
+    ah, aw = h[ann_img], w[ann_img]
+    n = len(ann_img)
+    values, part_offsets, parts, kind = (
+        cols.seg_values, cols.seg_part_offsets, cols.seg_parts, cols.seg_kind,
+    )  # fmt: skip
+    part_lengths = np.diff(part_offsets)
+    parts_per_ann = np.diff(parts)
+    part_kind = np.repeat(kind, parts_per_ann)
+    is_poly = part_kind == SEG_POLYGONS
+    value_is_poly = np.repeat(is_poly, part_lengths)
+    poly_owner = np.repeat(np.arange(n), parts_per_ann)[is_poly]
+    rle = np.flatnonzero(kind == SEG_RUNS)
+    if not np.array_equal(cols.seg_size[rle], np.stack([ah[rle], aw[rle]], axis=1)):
+        raise _Declined  # rle_size_error
+    run_offsets = np.zeros(len(rle) + 1, np.int64)
+    np.cumsum(part_lengths[~is_poly], out=run_offsets[1:])
+    parts_ = [
+        *_polygon_column_masks(
+            values[value_is_poly], part_lengths[is_poly], poly_owner, ah, aw, _decline, _kernels
+        ),
+        _run_column_masks(values[~value_is_poly], run_offsets, rle, ah, aw, _decline, _kernels),
+    ]
+    return {"masks": _masks_in_record_order(parts_, n, ah, aw, _kernels), "img_h": h, "img_w": w}
 
 
 def _annotation_columns(anns: list, file: str):
@@ -754,6 +826,12 @@ def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) ->
         _run_masks(runs, np.array(run_owner, np.int64), h, w, where, _kernels),
         _string_masks(strings, np.array(string_owner, np.int64), h, w, where, _kernels),
     ]
+    return _masks_in_record_order(parts, n, h, w, _kernels)
+
+
+def _masks_in_record_order(parts: list, n: int, h: np.ndarray, w: np.ndarray, _kernels) -> Masks:
+    """The ``(owners, masks)`` parts of :func:`masks_from_segmentations` as one
+    :class:`Masks` of ``n`` records, with each mask's box."""
     counts, offsets = _in_record_order([(o, m) for o, m in parts if len(o)], n)
     bbox = np.empty((n, 4), np.float64)
     _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
@@ -832,10 +910,21 @@ def _polygon_masks(polygons: list, owner, h, w, where, kernels) -> list[tuple[np
         k = next(k for k, p in enumerate(polygons) if schema.number_column(p) is None)
         raise where(owner[k], "segmentation", f"a polygon holds a non-number: {polygons[k]!r}")
     lengths = np.fromiter(map(len, polygons), np.int64, len(polygons))
+    return _polygon_column_masks(xy, lengths, owner, h, w, where, kernels)
+
+
+def _polygon_column_masks(
+    xy: np.ndarray, lengths: np.ndarray, owner, h, w, where, kernels
+) -> list[tuple[np.ndarray, Masks]]:
+    """:func:`_polygon_masks` of polygons as a column: ``xy`` every polygon's
+    coordinates one after the other, ``lengths`` how many each has, ``owner``
+    whose each is (ascending)."""
+    if not len(lengths):
+        return []
     bad = schema.polygons_error(xy, lengths)
     if bad is not None:
         raise where(owner[bad[0]], "segmentation", bad[1])
-    point_offsets = np.zeros(len(polygons) + 1, np.int64)
+    point_offsets = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths // 2, out=point_offsets[1:])
     ph, pw = np.ascontiguousarray(h[owner]), np.ascontiguousarray(w[owner])
     # an owner's polygons are consecutive (records are read in order)
@@ -887,12 +976,20 @@ def _run_masks(runs: list, owner, h, w, where, kernels) -> tuple[np.ndarray, Mas
     if flat is None:
         k = next(k for k, r in enumerate(runs) if schema.number_column(r) is None)
         raise where(owner[k], "segmentation", "'counts' must be whole numbers from 0 to 2**32 - 1")
+    return _run_column_masks(flat, offsets, owner, h, w, where, kernels)
+
+
+def _run_column_masks(flat, offsets, owner, h, w, where, kernels) -> tuple[np.ndarray, Masks]:
+    """:func:`_run_masks` of runs as a column: mask ``k``'s runs are
+    ``flat[offsets[k]:offsets[k + 1]]`` (float64, as written), its record ``owner[k]``."""
+    if not len(owner):
+        return np.zeros(0, np.int64), _no_masks()
     counts = np.zeros(len(flat), np.uint32)
     whole = np.isfinite(flat) & (flat >= 0) & (flat < schema.MASK_PIXEL_LIMIT)
     counts[whole] = flat[whole]
     bad = kernels.rle_check_area(counts, offsets, h[owner] * w[owner])
     if bad >= 0 or not whole.all():
-        for k in range(len(runs)):
+        for k in range(len(owner)):
             values = flat[offsets[k] : offsets[k + 1]]
             problem = schema.run_lengths_error(values, int(h[owner[k]]), int(w[owner[k]]))
             if problem is not None:
