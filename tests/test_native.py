@@ -108,8 +108,8 @@ def serving(cache: Path):
 
 def test_oracle_suites_pass_on_the_build(built):
     """Named cases, generated datasets (every entry point), the hypothesis
-    properties (datasets, then Params), the ground-truth scanner's cases and
-    keypoint and mask evaluation against pycocotools, with
+    properties (datasets, then Params), the ground-truth scanner's cases (its
+    segmentations too) and keypoint and mask evaluation against pycocotools, with
     every kernel from the build, numba never imported, every built variant used
     (tests/conftest.py checks the last two)."""
     suites = [
@@ -120,6 +120,7 @@ def test_oracle_suites_pass_on_the_build(built):
         "test_coco_scan.py",
         "test_keypoints.py",
         "test_segm.py",
+        "test_segm_scan.py",
     ]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *suites],
