@@ -180,8 +180,11 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("prcore"):
             found.add(node.module)
             if node.module == "prcore":  # from prcore import x: the submodule x
-                found |= {f"prcore.{a.name}" for a in node.names if (PACKAGE / a.name).exists()
-                          or (PACKAGE / f"{a.name}.py").exists()}
+                found |= {
+                    f"prcore.{a.name}"
+                    for a in node.names
+                    if (PACKAGE / a.name).exists() or (PACKAGE / f"{a.name}.py").exists()
+                }
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("prcore")}
     return found
@@ -198,7 +201,9 @@ def test_layers_import_in_one_direction():
             if imported == "prcore" and module != "prcore":
                 continue  # the package's own __version__ and top-level names
             if _layer(imported) > here:
-                wrong.append(f"{module} (layer {here}) imports {imported} (layer {_layer(imported)})")
+                wrong.append(
+                    f"{module} (layer {here}) imports {imported} (layer {_layer(imported)})"
+                )
     assert not wrong, "\n".join(wrong)
 
 

@@ -18,6 +18,7 @@ def _dense_numpy(ids: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
     pos_c[~ok] = 0
     return pos_c, (int(bad[0]) if len(bad) else -1)
 
+
 ids_strategy = st.lists(st.integers(-5, 60) | st.integers(-(2**62), 2**62), max_size=200)
 
 
