@@ -334,7 +334,9 @@ def _cmd_threshold(args) -> int:
         text = json.dumps(report.to_dict(), indent=2).encode()
         _atomic_write(args.json, lambda f: f.write(text))
     if args.write_thresholds:
-        text = report.to_thresholds_json().encode()
+        from prcore.operating import ScoreThresholds
+
+        text = ScoreThresholds.from_report(report).to_json().encode()
         _atomic_write(args.write_thresholds, lambda f: f.write(text))
     return 0
 

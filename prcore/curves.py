@@ -346,13 +346,6 @@ class ThresholdReport:
             "per_class": [asdict(p) for p in self.per_class],
         }
 
-    def to_thresholds_json(self) -> str:
-        """The picked thresholds as a thresholds file (class name -> threshold, the
-        shared one, how they were picked): see :mod:`prcore.operating`."""
-        from prcore.operating import ScoreThresholds
-
-        return ScoreThresholds.from_report(self).to_json()
-
 
 def pick_at_score(curve: PRCurve, score: float) -> ThresholdPick:
     """The operating point of a raw curve when detections scoring at least ``score`` are kept.

@@ -321,7 +321,7 @@ def test_picked_thresholds_give_the_picks_counts(result, tmp_path, criterion):
     precision, recall and F1 each pick reported."""
     picks = result.select_thresholds(**criterion)
     path = tmp_path / "t.json"
-    path.write_text(picks.to_thresholds_json())
+    path.write_text(ScoreThresholds.from_report(picks).to_json())
     thresholds = read_thresholds(path)
     assert thresholds.criterion == picks.criterion and thresholds.source == str(path)
     assert thresholds.shared == picks.shared.threshold
@@ -342,7 +342,7 @@ def test_picked_thresholds_give_the_picks_counts(result, tmp_path, criterion):
 
 def test_thresholds_file_written_out(small_result):
     picks = small_result.select_thresholds(best_f1=True)
-    data = json.loads(picks.to_thresholds_json())
+    data = json.loads(ScoreThresholds.from_report(picks).to_json())
     assert data == {
         "format": THRESHOLDS_FORMAT,
         "version": 1,
@@ -359,7 +359,7 @@ def test_repeated_names_are_keyed_by_id():
     gt, dets = small()
     gt["categories"][1]["name"] = "cat"
     result = prcore.evaluate(gt, dets)
-    data = json.loads(result.select_thresholds(best_f1=True).to_thresholds_json())
+    data = json.loads(ScoreThresholds.from_report(result.select_thresholds(best_f1=True)).to_json())
     assert list(data["per_class"]) == ["1", "2", "bird"]
     report = result.at_threshold(thresholds_from_dict(data))
     assert [p.threshold for p in report.per_class] == [0.9, 0.7, None]
