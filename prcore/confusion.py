@@ -34,7 +34,7 @@ import numpy as np
 
 from prcore.curves import checked_number
 from prcore.errors import PrcoreInputError
-from prcore.match_outcomes import match_outcomes
+from prcore.match_outcomes import MatchOutcomes, outcomes_for
 from prcore.summary import format_table
 
 #: pycocotools' ``evaluateImg`` matches at ``min(t, 1 - 1e-10)``.
@@ -128,7 +128,12 @@ class ConfusionMatrix:
 
 
 def confusion_matrix(
-    result, iou: float = 0.5, score: float = 0.5, area: str = "all", max_dets: int | None = None
+    result,
+    iou: float = 0.5,
+    score: float = 0.5,
+    area: str = "all",
+    max_dets: int | None = None,
+    outcomes: MatchOutcomes | None = None,
 ) -> ConfusionMatrix:
     """The confusion matrix of ``result`` (see the module's docstring for the rule).
 
@@ -143,6 +148,9 @@ def confusion_matrix(
         One of ``params.area_rng_lbl``.
     max_dets : int or None
         One of ``params.max_dets`` (None: the largest), per image and category.
+    outcomes : MatchOutcomes, optional
+        ``match_outcomes(result, iou, area, max_dets)`` when already computed
+        (the report shares it with the error breakdown).
 
     Raises
     ------
@@ -150,7 +158,7 @@ def confusion_matrix(
         For any argument it cannot read, naming it.
     """
     thr = checked_number("score", score)
-    o = match_outcomes(result, iou, area, max_dets)
+    o = outcomes_for(result, iou, area, max_dets, outcomes)
     k = o.n_categories
     counts = np.zeros((k + 1, k + 1), np.int64)
     live = (o.det_score >= thr) & (o.det_state != 2)

@@ -49,7 +49,7 @@ from prcore.errors import PrcoreInputError
 from prcore.match_outcomes import (
     MatchOutcomes,
     best_overlap,
-    match_outcomes,
+    outcomes_for,
     overlap_order,
 )
 from prcore.summary import format_table
@@ -248,6 +248,7 @@ def error_breakdown(
     background_iou: float = 0.1,
     area: str = "all",
     max_dets: int | None = None,
+    outcomes: MatchOutcomes | None = None,
 ) -> ErrorBreakdown:
     """TIDE's error breakdown of ``result`` (see the module's docstring).
 
@@ -262,6 +263,9 @@ def error_breakdown(
         One of ``params.area_rng_lbl``.
     max_dets : int or None
         One of ``params.max_dets`` (None: the largest).
+    outcomes : MatchOutcomes, optional
+        ``match_outcomes(result, iou, area, max_dets)`` when already computed
+        (the report shares it with the confusion matrix).
 
     Raises
     ------
@@ -275,7 +279,7 @@ def error_breakdown(
             f"the background IoU ({t_b:g}) must not exceed the foreground IoU ({t_f:g})",
             field="background_iou",
         )
-    o = match_outcomes(result, t_f, area, max_dets)
+    o = outcomes_for(result, t_f, area, max_dets, outcomes)
     k = o.n_categories
     fp = o.det_state == 0
     same = o.det_cat[o.pair_det] == o.gt_cat[o.pair_gt]

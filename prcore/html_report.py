@@ -53,6 +53,7 @@ from prcore.summary import fmt_num, stat_names, summary_lines
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from prcore.match_outcomes import MatchOutcomes
     from prcore.result import EvaluationResult
 
 #: Classes per figure of the per-class curve grid (5 rows of 4): each figure stays
@@ -159,6 +160,14 @@ class ReportContext:
         if not self.result.params.use_cats:
             return []
         return self.result.curves(self.iou, self.area)
+
+    @cached_property
+    def outcomes(self) -> MatchOutcomes:
+        """The per-category matching with every overlap at ``iou`` and ``area``, which
+        the confusion and errors sections both read: computed once."""
+        from prcore.match_outcomes import match_outcomes
+
+        return match_outcomes(self.result, self.iou, self.area, None)
 
     @cached_property
     def best_f1(self) -> ThresholdReport:
@@ -421,13 +430,14 @@ def operating_points_section(ctx: ReportContext) -> Section:
 
 def confusion_section(ctx: ReportContext) -> Section:
     """The confusion matrix of classes at the operating score, background last."""
+    from prcore.confusion import confusion_matrix
     from prcore.display import ConfusionMatrixDisplay
 
     key, title = "confusion", "Confusion between classes"
     score = ctx.operating_score
     if score is None:
         return _no_operating_score(key, title)
-    cm = ctx.result.confusion(ctx.iou, score, ctx.area)
+    cm = confusion_matrix(ctx.result, ctx.iou, score, ctx.area, outcomes=ctx.outcomes)
     disp = ConfusionMatrixDisplay(cm, "true")
     n = len(cm.labels)
     many = n > 30  # past that, the cells' numbers would not be legible: colour alone
@@ -487,9 +497,9 @@ def confusion_section(ctx: ReportContext) -> Section:
 def errors_section(ctx: ReportContext) -> Section:
     """TIDE's error types: counts and the AP fixing each would gain, overall and per class."""
     from prcore.display import ErrorBreakdownDisplay
-    from prcore.error_breakdown import ERROR_TYPES, SHORT_NAMES
+    from prcore.error_breakdown import ERROR_TYPES, SHORT_NAMES, error_breakdown
 
-    eb = ctx.result.error_breakdown(ctx.iou, 0.1, ctx.area)
+    eb = error_breakdown(ctx.result, ctx.iou, 0.1, ctx.area, outcomes=ctx.outcomes)
     disp = ErrorBreakdownDisplay(eb)
     figure = ReportFigure(
         "errors",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from prcore.engine.match import MatchDetails, match
+from prcore.errors import PrcoreInputError
 
 if TYPE_CHECKING:
     from prcore.params import Params
@@ -191,3 +192,23 @@ def best_overlap(
     best[d[first]] = s[first]
     which[d[first]] = g[first]
     return best, which
+
+
+def outcomes_for(
+    result: EvaluationResult,
+    iou: float,
+    area: str,
+    max_dets: int | None,
+    outcomes: MatchOutcomes | None = None,
+) -> MatchOutcomes:
+    """``outcomes`` when given (computed once for several views), else
+    :func:`match_outcomes` of ``result`` at ``iou``, ``area``, ``max_dets``."""
+    if outcomes is None:
+        return match_outcomes(result, iou, area, max_dets)
+    wanted = result._match_params(iou, area, max_dets, use_cats=True)
+    if outcomes.params != wanted:
+        raise PrcoreInputError(
+            "outcomes were matched with other parameters than these views ask for",
+            field="outcomes",
+        )
+    return outcomes

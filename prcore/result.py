@@ -296,6 +296,26 @@ class EvaluationResult:
         ]
         return format_table(["class", "AP", "AP50", "AP75", "AR", "GT", "dets"], rows)
 
+    def _match_params(
+        self, iou: float, area: str, max_dets: int | None, use_cats: bool | None
+    ) -> Params:
+        """The one-threshold, one-range, one-maxDets parameters :meth:`_match_details`
+        matches with (its arguments checked as it documents)."""
+        value = checked_number("iou", iou)
+        if not 0.0 <= value <= 1.0:
+            raise PrcoreInputError(f"IoU threshold must be in [0, 1], got {value:g}", field="iou")
+        a = self._area_index(area)
+        m = self._max_det_index(max_dets)
+        p = self.params
+        params = p.replace(
+            iou_thrs=(value,),
+            area_rng=(p.area_rng[a],),
+            area_rng_lbl=(p.area_rng_lbl[a],),
+            max_dets=(p.max_dets[m],),
+            use_cats=p.use_cats if use_cats is None else bool(use_cats),
+        )
+        return params
+
     def _match_details(
         self,
         iou: float = 0.5,
@@ -315,21 +335,9 @@ class EvaluationResult:
         Returns the one-threshold, one-range, one-maxDets parameters, the
         match table and the :class:`~prcore.engine.match.MatchDetails`.
         """
-        value = checked_number("iou", iou)
-        if not 0.0 <= value <= 1.0:
-            raise PrcoreInputError(f"IoU threshold must be in [0, 1], got {value:g}", field="iou")
-        a = self._area_index(area)
-        m = self._max_det_index(max_dets)
+        params = self._match_params(iou, area, max_dets, use_cats)
         if self._ground_truth is None or self._detections is None:
             raise PrcoreInputError("this result was built without its inputs; re-evaluate")
-        p = self.params
-        params = p.replace(
-            iou_thrs=(value,),
-            area_rng=(p.area_rng[a],),
-            area_rng_lbl=(p.area_rng_lbl[a],),
-            max_dets=(p.max_dets[m],),
-            use_cats=p.use_cats if use_cats is None else bool(use_cats),
-        )
         table, details = match(self._ground_truth, self._detections, params, details=True)
         return params, table, details
 

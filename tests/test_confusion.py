@@ -284,3 +284,20 @@ def test_agrees_with_the_reference_on_random_small_datasets(data, thresholds):
         expected = confusion_reference(gt, dets, t, score)
         cm = prcore.evaluate(gt, dets).confusion(iou=t, score=score)
     np.testing.assert_array_equal(cm.counts, expected)
+
+
+def test_shared_outcomes_give_the_same_views_and_must_match_their_parameters():
+    from prcore.confusion import confusion_matrix
+    from prcore.error_breakdown import error_breakdown
+    from prcore.match_outcomes import match_outcomes
+
+    r = prcore.evaluate(GT, DETS)
+    o = match_outcomes(r, 0.5, "all", None)
+    shared = confusion_matrix(r, 0.5, 0.5, "all", outcomes=o)
+    assert np.array_equal(shared.counts, r.confusion(0.5, 0.5).counts)
+    assert (
+        error_breakdown(r, 0.5, 0.1, "all", outcomes=o).to_dict()
+        == r.error_breakdown(0.5, 0.1).to_dict()
+    )
+    with pytest.raises(prcore.PrcoreInputError, match="other parameters"):
+        confusion_matrix(r, 0.75, 0.5, "all", outcomes=o)
