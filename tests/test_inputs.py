@@ -133,6 +133,22 @@ def test_missing_file():
         prcore.evaluate(GT, "/no/such/file.json")
 
 
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_the_ground_truths_error_comes_first(tmp_path, iou_type):
+    """The results file is read while the ground truth loads; when both are bad, the
+    error is still the ground truth's, as when they are read one after the other."""
+    gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
+    gt.write_bytes(b'{"images": [{"id": 1}], "annotations": [{"id": 1, "image_id": 1')
+    dt.write_bytes(b"[{not json")
+    with pytest.raises(prcore.PrcoreInputError) as err:
+        prcore.evaluate(gt, dt, iou_type=iou_type)
+    assert str(gt) in str(err.value) and str(dt) not in str(err.value)
+    gt.write_text(json.dumps(GT))
+    with pytest.raises(prcore.PrcoreInputError, match="not valid JSON") as err:
+        prcore.evaluate(gt, dt)
+    assert str(dt) in str(err.value)
+
+
 def test_quirk_warnings():
     gt = gt_with("annotations", 0, id=0, ignore=1)
     with pytest.warns(prcore.PrcoreWarning) as record:

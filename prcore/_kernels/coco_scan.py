@@ -57,7 +57,7 @@ from prcore._kernels.scan_constants import (  # this kernel's status codes
 # numba's cache keys a kernel on the text of its own file only: this digest of the
 # files the kernels here compile in (json_tokens.py, scan_constants.py) makes an edit
 # there recompile them too. tests/test_coco_scan.py checks that it is current.
-TOKENIZER_DIGEST = "ae048071bc4fcf8e"
+TOKENIZER_DIGEST = "812d6449bbd439a0"
 
 # What a section scanner returns instead of a position.
 _POS_REJECT = -1

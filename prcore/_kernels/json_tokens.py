@@ -78,6 +78,13 @@ _SWAR_MASK = np.uint64(0x000000FF000000FF)
 _SWAR_MUL1 = np.uint64(100 + (1000000 << 32))
 _SWAR_MUL2 = np.uint64(1 + (10000 << 32))
 
+# Each byte of a word: 0x01, 0x80, a quote, a backslash, a space (the first non-control).
+_BYTES_01 = np.uint64(0x0101010101010101)
+_BYTES_80 = np.uint64(0x8080808080808080)
+_BYTES_QUOTE = np.uint64(0x2222222222222222)
+_BYTES_BACKSLASH = np.uint64(0x5C5C5C5C5C5C5C5C)
+_BYTES_SPACE = np.uint64(0x2020202020202020)
+
 NO_KEY = np.uint64(0xFFFFFFFFFFFFFFFF)  # never a word of a key's padded bytes (see key_words)
 
 # What a number reader returns instead of a position.
@@ -335,14 +342,37 @@ def _skip_utf8(src, pos, n):
     return pos + k + 1
 
 
+@jit(inline="always")
+def _special_bytes(w):
+    """The high bit of each of a word's 8 bytes that may end a string or need a check
+    one by one (a quote, a backslash, a control character, a byte above 127), exact
+    up to the first such byte; 0 when there is none.
+
+    SWAR: ``(x - 0x01..) & ~x & 0x80..`` flags the bytes of ``x`` that are zero,
+    ``(x - 0x20..) & ~x & 0x80..`` those below 0x20; a borrow may flag bytes after
+    the first such byte, never one before it.
+    """
+    q = w ^ _BYTES_QUOTE
+    b = w ^ _BYTES_BACKSLASH
+    special = ((q - _BYTES_01) & ~q) | ((b - _BYTES_01) & ~b) | ((w - _BYTES_SPACE) & ~w) | w
+    return special & _BYTES_80
+
+
 @jit
 def skip_string(src, pos, n):
     """Position after a string whose opening quote is at pos - 1, or -1.
 
-    Also reports whether it held an escape: (end, escaped).
+    Also reports whether it held an escape: (end, escaped). Plain characters
+    are skipped a word (8 bytes) at a time, up to the next byte to look at.
     """
     escaped = False
     while pos < n:
+        if pos + 8 <= n:
+            special = _special_bytes(load_word(src, pos))
+            if special == 0:
+                pos += 8
+                continue
+            pos += np.int64(trailing_zeros(special)) >> 3
         c = load_u8(src, pos)
         if c == 34:  # "
             return pos + 1, escaped

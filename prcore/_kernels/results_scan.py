@@ -50,7 +50,7 @@ from prcore._kernels.scan_constants import FALLBACK_FULL, MAX_DEPTH, OK, PAUSED,
 # numba's cache keys a kernel on the text of its own file only: this digest of the
 # files the kernels here compile in (json_tokens.py, scan_constants.py) makes an edit
 # there recompile them too. tests/test_coco_scan.py checks that it is current.
-TOKENIZER_DIGEST = "ae048071bc4fcf8e"
+TOKENIZER_DIGEST = "812d6449bbd439a0"
 
 # The four keys as little-endian words, closing quote included where it fits.
 _QUOTED_IMAGE_ID = le_word(b"image_id")  # and the quote is byte 8

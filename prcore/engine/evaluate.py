@@ -15,7 +15,14 @@ import numpy as np
 from prcore.engine.accumulate import accumulate
 from prcore.engine.match import MatchTable, match
 from prcore.errors import PrcoreInputError, PrcoreWarning
-from prcore.io.load import Detections, GroundTruth, load_detections, load_ground_truth
+from prcore.engine.parallel import in_background
+from prcore.io.load import (
+    Detections,
+    GroundTruth,
+    load_detections,
+    load_ground_truth,
+    read_results,
+)
 from prcore.params import Params
 
 
@@ -53,7 +60,10 @@ def evaluate(
         pycocotools' defaults for ``iou_type`` when omitted.
     """
     params = _params_of(params, iou_type)
-    ground_truth = load_ground_truth(gt, params.iou_type)
+    # the results file needs no ground truth to be read: it is read meanwhile
+    with in_background(read_results, dt, params.iou_type) as read_dt:
+        ground_truth = load_ground_truth(gt, params.iou_type)
+        dt = read_dt()
     detections = load_detections(dt, ground_truth, params.iou_type)
     params = resolve_params(params, ground_truth, iou_type)
     table = match(ground_truth, detections, params)

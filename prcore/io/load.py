@@ -1114,33 +1114,67 @@ def _warn_ground_truth_quirks(file: str, ann_id, crowd, ignore) -> None:
 # ---------------------------------------------------------------- detections
 
 
+@dataclass(frozen=True, eq=False)
+class ReadResults:
+    """A results file read without the ground truth (:func:`read_results`).
+
+    ``columns`` are a byte scanner's (``kind`` says which: ``"boxes"`` for
+    :func:`_scan`'s, ``"masks"`` for :class:`_MaskScan`), or ``records`` the
+    parsed JSON where the scanners declined.
+    """
+
+    file: str
+    kind: str
+    columns: Any = None
+    records: Any = None
+
+
+def read_results(dt: Any, iou_type: str = "bbox") -> Any:
+    """What of loading ``dt`` needs no ground truth: for a path, the file read
+    into a :class:`ReadResults`; anything else as it is.
+
+    It needs nothing from the ground truth, so :func:`prcore.engine.evaluate`
+    runs it while the ground truth loads; :func:`load_detections` finishes it.
+    """
+    if not isinstance(dt, (str, os.PathLike)):
+        return dt
+    file = os.fspath(dt)
+    with _file_bytes(file) as data:
+        # The byte scanners: boxes (declining a record without one), with keypoints
+        # for keypoints, or masks (compressed RLE, with or without boxes); else the
+        # general path.
+        if iou_type != "segm":
+            cols = _scan(data, iou_type == "keypoints")
+            if cols is not None:
+                return ReadResults(file, "boxes", columns=cols)
+        if iou_type in ("bbox", "segm"):
+            scanned = _scan_masks(data, iou_type)
+            if scanned is not None:
+                return ReadResults(file, "masks", columns=scanned)
+        raw = _bytes_of(data, file)
+    return ReadResults(file, "records", records=parse_json(raw, file))
+
+
 def load_detections(dt: Any, gt: GroundTruth, iou_type: str = "bbox") -> Detections:
-    """Detections from a path, a list of dicts, or :class:`Detections`.
+    """Detections from a path, a list of dicts, :class:`ReadResults` or :class:`Detections`.
 
     ``iou_type`` says which columns to load beyond the boxes: ``"keypoints"``
-    adds :attr:`Detections.keypoints`.
+    adds :attr:`Detections.keypoints`, ``"segm"`` :attr:`Detections.masks`.
     """
     if isinstance(dt, Detections):
         return dt
-    if isinstance(dt, (str, os.PathLike)):
-        file = os.fspath(dt)
-        with _file_bytes(file) as data:
-            # The byte scanners: boxes (declining a record without one), with keypoints
-            # for keypoints, or masks (compressed RLE, with or without boxes); else the
-            # general path.
-            cols = _scan(data, iou_type == "keypoints") if iou_type != "segm" else None
-            if cols is not None:
-                return _detections_from_columns(file, gt, *cols)
-            if iou_type in ("bbox", "segm"):
-                found = _detections_from_mask_scan(file, gt, data, iou_type)
-                if found is not None:
-                    return found
-            raw = _bytes_of(data, file)
-        records = parse_json(raw, file)
-    else:
-        file = "<detections>"
-        records = dt
-    return detections_from_records(records, gt, file, iou_type)
+    read = dt if isinstance(dt, ReadResults) else read_results(dt, iou_type)
+    if not isinstance(read, ReadResults):
+        return detections_from_records(read, gt, "<detections>", iou_type)
+    if read.kind == "boxes":
+        return _detections_from_columns(read.file, gt, *read.columns)
+    if read.kind == "masks":
+        found = _detections_from_mask_scan(read.file, gt, read.columns, iou_type)
+        if found is not None:
+            return found
+        # a mask at another size than its image's: the general path names it
+        read = ReadResults(read.file, "records", records=read_json(read.file))
+    return detections_from_records(read.records, gt, read.file, iou_type)
 
 
 def _scan(data: bytes | mmap.mmap, keypoints: bool = False):
@@ -1167,9 +1201,24 @@ def _scan(data: bytes | mmap.mmap, keypoints: bool = False):
     return cols.image_id, cols.category_id, cols.bbox, cols.score, kpt
 
 
-def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
-    """Detections from the mask scanner's columns, or None (the general path then reads
-    the file, and finds the located error of anything wrong here)."""
+@dataclass(frozen=True, eq=False)
+class _MaskScan:
+    """The mask scanner's columns, every string checked at its own ``size``, with each
+    mask's area and, under the mask rule, its box (``rleToBbox``)."""
+
+    columns: Any
+    rule: str
+    h: np.ndarray
+    w: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    area: np.ndarray
+    mask_box: np.ndarray
+
+
+def _scan_masks(data, iou_type: str) -> _MaskScan | None:
+    """A mask results file's columns, checked (:class:`_MaskScan`), or None (the
+    general path then reads the file, and finds the located error of anything wrong)."""
     try:
         from prcore.io.masks_scan import scan_mask_results
     except ImportError:
@@ -1186,14 +1235,9 @@ def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
         return None
     if schema.box_error(cols.bbox[has_box]) or schema.score_error(cols.score):
         return None
-    img, cat = _dense_ids(file, gt, cols.image_id, cols.category_id)
     h = np.ascontiguousarray(cols.size[:, 0])
     w = np.ascontiguousarray(cols.size[:, 1])
-    if iou_type == "segm":
-        img_h, img_w = _image_sizes_of(gt, file)
-        if ((img_h[img] != h) | (img_w[img] != w)).any():
-            return None
-    elif ((h < 0) | (w < 0) | (h * w >= schema.MASK_PIXEL_LIMIT)).any():
+    if ((h < 0) | (w < 0) | (h * w >= schema.MASK_PIXEL_LIMIT)).any():
         return None
     starts = np.ascontiguousarray(cols.span[:, 0])
     ends = np.ascontiguousarray(cols.span[:, 1])
@@ -1202,11 +1246,24 @@ def _detections_from_mask_scan(file: str, gt: GroundTruth, data, iou_type: str):
     bad = _check_strings(_kernels, cols.buf, starts, ends, h, w, cols.escaped, area, mask_box)
     if bad >= 0:
         return None
-    masks = EncodedMasks(cols.buf, starts, ends, h, w, area, cols.escaped)
+    return _MaskScan(cols, rule, h, w, starts, ends, area, mask_box)
+
+
+def _detections_from_mask_scan(file: str, gt: GroundTruth, scanned: _MaskScan, iou_type: str):
+    """Detections from the mask scanner's checked columns, or None where a mask's size
+    is not its image's (segm)."""
+    cols, rule, h, w, area = scanned.columns, scanned.rule, scanned.h, scanned.w, scanned.area
+    img, cat = _dense_ids(file, gt, cols.image_id, cols.category_id)
+    if iou_type == "segm":
+        img_h, img_w = _image_sizes_of(gt, file)
+        if ((img_h[img] != h) | (img_w[img] != w)).any():
+            return None
+    masks = EncodedMasks(cols.buf, scanned.starts, scanned.ends, h, w, area, cols.escaped)
     if rule == "box":
         bbox, area = cols.bbox, None
     else:  # loadRes: maskUtils.area, and toBbox where no box is given
-        mask_box[has_box] = cols.bbox[has_box]
+        mask_box = scanned.mask_box
+        mask_box[cols.has_box] = cols.bbox[cols.has_box]
         bbox, area = mask_box, area.astype(np.float64)
     bbox = np.ascontiguousarray(bbox, np.float64)
     return Detections(
