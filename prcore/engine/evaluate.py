@@ -14,8 +14,8 @@ import numpy as np
 
 from prcore.engine.accumulate import accumulate
 from prcore.engine.match import MatchTable, match
-from prcore.errors import PrcoreInputError, PrcoreWarning
 from prcore.engine.parallel import in_background
+from prcore.errors import PrcoreInputError, PrcoreWarning
 from prcore.io.load import (
     Detections,
     GroundTruth,
