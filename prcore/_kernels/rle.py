@@ -414,6 +414,33 @@ def _merge_two(a_cnt, a_m, b_cnt, b_s, b_m, intersect, out):
 
 
 @jit
+def _merge_group(counts, count_offsets, first, last, intersect, acc, nxt, out, pos):
+    """Masks ``first:last`` of a counts column merged left to right, as maskApi.c
+    ``rleMerge`` does, into ``out[pos:]``: returns the new ``pos``, or -1 where
+    maskApi.c never returns (see :func:`_merge_two`). ``acc`` and ``nxt`` hold the
+    group's counts together, each."""
+    if last - first == 1:
+        for j in range(count_offsets[first], count_offsets[first + 1]):
+            out[pos] = counts[j]
+            pos += 1
+    elif last - first > 1:
+        a_m = count_offsets[first + 1] - count_offsets[first]
+        for j in range(a_m):
+            acc[j] = np.int64(counts[count_offsets[first] + j])
+        for i in range(first + 1, last):
+            b_s = count_offsets[i]
+            b_m = count_offsets[i + 1] - b_s
+            a_m = _merge_two(acc, a_m, counts, b_s, b_m, intersect, nxt)
+            if a_m < 0:
+                return -1
+            acc, nxt = nxt, acc
+        for j in range(a_m):
+            out[pos] = acc[j]
+            pos += 1
+    return pos
+
+
+@jit
 def rle_merge(counts, count_offsets, group_offsets, intersect, scratch, out_counts, out_offsets):
     """Union (or intersection) of each group of masks (maskApi.c ``rleMerge``).
 
@@ -429,32 +456,16 @@ def rle_merge(counts, count_offsets, group_offsets, intersect, scratch, out_coun
     """
     n_groups = group_offsets.shape[0] - 1
     half = scratch.shape[0] // 2
-    acc = scratch[:half]
-    nxt = scratch[half:]
     pos = 0
     out_offsets[0] = 0
     for g in range(n_groups):
-        first = group_offsets[g]
-        last = group_offsets[g + 1]
-        if last - first == 1:
-            for j in range(count_offsets[first], count_offsets[first + 1]):
-                out_counts[pos] = counts[j]
-                pos += 1
-        elif last - first > 1:
-            a_m = count_offsets[first + 1] - count_offsets[first]
-            for j in range(a_m):
-                acc[j] = np.int64(counts[count_offsets[first] + j])
-            for i in range(first + 1, last):
-                b_s = count_offsets[i]
-                b_m = count_offsets[i + 1] - b_s
-                a_m = _merge_two(acc, a_m, counts, b_s, b_m, intersect, nxt)
-                if a_m < 0:
-                    out_offsets[g + 1] = pos
-                    return -1 - g
-                acc, nxt = nxt, acc
-            for j in range(a_m):
-                out_counts[pos] = acc[j]
-                pos += 1
+        pos = _merge_group(
+            counts, count_offsets, group_offsets[g], group_offsets[g + 1], intersect,
+            scratch[:half], scratch[half:], out_counts, pos,
+        )  # fmt: skip
+        if pos < 0:
+            out_offsets[g + 1] = out_offsets[g]
+            return -1 - g
         out_offsets[g + 1] = pos
     return pos
 
@@ -756,6 +767,57 @@ def polys_to_rle(xy, point_offsets, h, w, scratch, counts, count_offsets):
             xy, p0, point_offsets[i + 1] - p0, h[i], w[i], scratch, bound, counts, pos
         )
         count_offsets[i + 1] = pos
+    return pos
+
+
+@jit
+def polys_to_merged_rle(xy, point_offsets, groups, h, w, scratch, parts, part_offsets, merge_scratch, counts, count_offsets):  # fmt: skip
+    """Each group of polygons rasterised and merged into one mask, as ``COCO.annToRLE``
+    does with an object's polygons (``frPyObjects``, then ``rleMerge``'s union).
+
+    Group ``g`` is polygons ``groups[g]:groups[g + 1]`` (:func:`polys_to_rle`'s
+    ``xy``, ``point_offsets``, ``h`` and ``w``, per polygon). A group of one
+    polygon is rasterised straight into ``counts``; a larger one into ``parts``
+    (room for the group's :func:`polys_rle_bounds` together, ``part_offsets``
+    for its polygons + 1), then merged into ``counts`` with ``merge_scratch``
+    (int64, twice that room). Masks are written densely from
+    ``count_offsets[0] = 0``; a merge has no more counts than its parts, so
+    ``counts`` needs the bounds' total. ``scratch`` is :func:`polys_to_rle`'s.
+    Returns the counts written, or ``-1 - g`` for the first group that
+    ``rleMerge`` cannot merge (:func:`_merge_two`).
+    """
+    n_groups = groups.shape[0] - 1
+    half = merge_scratch.shape[0] // 2
+    pos = 0
+    count_offsets[0] = 0
+    for g in range(n_groups):
+        first = groups[g]
+        last = groups[g + 1]
+        if last - first == 1:
+            p0 = point_offsets[first]
+            bound = (scratch.shape[0] - w[first] - 1) // 3
+            pos += _poly_to_rle(
+                xy, p0, point_offsets[first + 1] - p0, h[first], w[first], scratch, bound,
+                counts, pos,
+            )  # fmt: skip
+        elif last - first > 1:
+            part_offsets[0] = 0
+            q = 0
+            for i in range(first, last):
+                p0 = point_offsets[i]
+                bound = (scratch.shape[0] - w[i] - 1) // 3
+                q += _poly_to_rle(
+                    xy, p0, point_offsets[i + 1] - p0, h[i], w[i], scratch, bound, parts, q
+                )
+                part_offsets[i - first + 1] = q
+            pos = _merge_group(
+                parts, part_offsets, 0, last - first, False, merge_scratch[:half],
+                merge_scratch[half:], counts, pos,
+            )  # fmt: skip
+            if pos < 0:
+                count_offsets[g + 1] = count_offsets[g]
+                return -1 - g
+        count_offsets[g + 1] = pos
     return pos
 
 

@@ -271,6 +271,18 @@ def _file_bytes(path: str):
                 pass
 
 
+def _release_pages(data: bytes | mmap.mmap) -> None:
+    """Let a mapped file's pages go from this process's memory until they are read again.
+
+    The masks' strings stay in the results file's mapping and are read again only
+    when detections are matched; meanwhile the ground truth may be loading, and
+    its peak need not come on top of the whole file. The pages stay in the page
+    cache, so reading them again costs a page-table entry each, not a read.
+    """
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
 def _bytes_of(data: bytes | mmap.mmap, path: str) -> bytes:
     """``data`` as bytes for the JSON parser (a mapping is copied, bytes are not)."""
     return _require_content(data[:], path)
@@ -559,6 +571,7 @@ def _scan_ground_truth(
     )
     if cols is None:
         return None
+    _release_pages(data)  # the columns hold all that is needed
     bbox, area = cols.bbox, cols.area
     if schema.annotation_error(bbox, area, cols.iscrowd) is not None:
         return None
@@ -644,11 +657,14 @@ def _scanned_masks(cols) -> dict | None:
         raise _Declined  # rle_size_error
     run_offsets = np.zeros(len(rle) + 1, np.int64)
     np.cumsum(part_lengths[~is_poly], out=run_offsets[1:])
+    runs = values[~value_is_poly]
+    if len(runs):  # else every value is a polygon's: no copy
+        values = values[value_is_poly]
     parts_ = [
         *_polygon_column_masks(
-            values[value_is_poly], part_lengths[is_poly], poly_owner, ah, aw, _decline, _kernels
+            values, part_lengths[is_poly], poly_owner, ah, aw, _decline, _kernels
         ),
-        _run_column_masks(values[~value_is_poly], run_offsets, rle, ah, aw, _decline, _kernels),
+        _run_column_masks(runs, run_offsets, rle, ah, aw, _decline, _kernels),
     ]
     return {"masks": _masks_in_record_order(parts_, n, ah, aw, _kernels), "img_h": h, "img_w": w}
 
@@ -831,8 +847,11 @@ def masks_from_segmentations(segs: list, h: np.ndarray, w: np.ndarray, where) ->
 
 def _masks_in_record_order(parts: list, n: int, h: np.ndarray, w: np.ndarray, _kernels) -> Masks:
     """The ``(owners, masks)`` parts of :func:`masks_from_segmentations` as one
-    :class:`Masks` of ``n`` records, with each mask's box."""
-    counts, offsets = _in_record_order([(o, m) for o, m in parts if len(o)], n)
+    :class:`Masks` of ``n`` records, with each mask's box. Empties ``parts``
+    (see :func:`_in_record_order`)."""
+    kept = [(o, m) for o, m in parts if len(o)]
+    parts.clear()
+    counts, offsets = _in_record_order(kept, n)
     bbox = np.empty((n, 4), np.float64)
     _kernels.rle_to_bbox(counts, offsets, np.ascontiguousarray(h), np.ascontiguousarray(w), bbox)
     return Masks(counts, offsets, bbox)
@@ -862,24 +881,25 @@ def _in_halves(work, offsets: np.ndarray, min_items: int = _SPLIT_MIN) -> list:
 def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     """One counts column, record by record, out of ``parts``: ``(owners, masks)`` pairs
     whose owners together are each of the ``n`` records once, ascending in each part (the
-    masks written densely from 0). One copy of the runs, which are many: no part is joined
-    first."""
+    masks written densely from 0).
+
+    The runs are many, so they are copied once and never held twice over: ``parts``
+    is emptied as it is copied, each part freed once its masks are in place; a lone
+    part in record order is taken as it is.
+    """
     if not parts:
         return np.zeros(0, np.uint32), np.zeros(n + 1, np.int64)
-    owner = np.concatenate([o for o, _ in parts])
-    if np.array_equal(owner, np.arange(n)):  # the parts in record order: one after the other
-        if len(parts) == 1:
-            counts, offsets = parts[0][1].counts, parts[0][1].offsets
-            return counts[: offsets[-1]], offsets
-        counts = np.concatenate([m.counts[: m.offsets[-1]] for _, m in parts])
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(np.concatenate([np.diff(m.offsets) for _, m in parts]), out=offsets[1:])
-        return counts, offsets
+    if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(n)):
+        _, m = parts.pop()
+        return m.counts[: m.offsets[-1]], m.offsets
     offsets = np.zeros(n + 1, np.int64)
-    offsets[owner + 1] = np.concatenate([np.diff(m.offsets) for _, m in parts])
+    offsets[np.concatenate([o for o, _ in parts]) + 1] = np.concatenate(
+        [np.diff(m.offsets) for _, m in parts]
+    )
     np.cumsum(offsets, out=offsets)
     counts = np.empty(int(offsets[-1]), np.uint32)
-    for o, m in parts:
+    while parts:
+        o, m = parts.pop(0)
         # a part's owners ascend and its masks lie one after the other, so its masks whose
         # records follow each other in the output are one copy: a slice per block of them
         # (the polygons' blocks are only broken by the few other records, such as crowds)
@@ -890,6 +910,7 @@ def _in_record_order(parts: list, n: int) -> tuple[np.ndarray, np.ndarray]:
         last = np.concatenate((cut - 1, [len(o) - 1])).tolist()
         for a, b in zip(first, last):
             counts[dst[a] : dst_end[b]] = m.counts[m.offsets[a] : m.offsets[b + 1]]
+        del o, m
     return counts, offsets
 
 
@@ -932,26 +953,27 @@ def _polygon_column_masks(
     groups = np.append(first, len(owner)).astype(np.int64)
 
     def rasterise(lo: int, hi: int):
-        """Owners lo..hi: their polygons rasterised, then each owner's parts merged
-        into one mask (annToRLE: maskUtils.merge); or the first owner that rleMerge
-        cannot merge, as an int."""
+        """Owners lo..hi: their polygons rasterised, each owner's merged into one mask
+        (annToRLE: maskUtils.merge); or the first owner that rleMerge cannot merge,
+        as an int."""
         a, b = int(groups[lo]), int(groups[hi])
         po = point_offsets[a : b + 1]
         bounds = np.empty(b - a + 1, np.int64)
         total = kernels.polys_rle_bounds(xy, po, pw[a:b], bounds)
-        counts = np.empty(total, np.uint32)
-        offsets = np.empty(b - a + 1, np.int64)
-        kernels.polys_to_rle(xy, po, ph[a:b], pw[a:b], np.empty(bounds[-1], np.int64), counts, offsets)  # fmt: skip
         mine = groups[lo : hi + 1] - a
-        largest = int(np.max(offsets[mine[1:]] - offsets[mine[:-1]]))
-        merged = np.empty(max(int(offsets[-1]), 1), np.uint32)
-        merged_offsets = np.empty(hi - lo + 1, np.int64)
-        done = kernels.rle_merge(
-            counts, offsets, mine, False, np.empty(2 * largest, np.int64), merged, merged_offsets
-        )
+        sizes = np.diff(mine)
+        several = sizes > 1  # owners whose polygons are merged through a scratch
+        room = int(np.add.reduceat(bounds[:-1], mine[:-1])[several].max(initial=1))
+        counts = np.empty(max(total, 1), np.uint32)
+        offsets = np.empty(hi - lo + 1, np.int64)
+        done = kernels.polys_to_merged_rle(
+            xy, po, mine, ph[a:b], pw[a:b], np.empty(bounds[-1], np.int64),
+            np.empty(room, np.uint32), np.empty(int(sizes.max()) + 1, np.int64),
+            np.empty(2 * room, np.int64), counts, offsets,
+        )  # fmt: skip
         if done < 0:
             return lo - 1 - done
-        return owners[lo:hi], Masks(merged, merged_offsets, np.zeros((0, 4)))
+        return owners[lo:hi], Masks(counts, offsets, np.zeros((0, 4)))
 
     # in halves of about equal points, each a whole number of owners
     parts = _in_halves(rasterise, point_offsets[groups], _SPLIT_MIN_POINTS)
@@ -1150,6 +1172,7 @@ def read_results(dt: Any, iou_type: str = "bbox") -> Any:
         if iou_type in ("bbox", "segm"):
             scanned = _scan_masks(data, iou_type)
             if scanned is not None:
+                _release_pages(data)
                 return ReadResults(file, "masks", columns=scanned)
         raw = _bytes_of(data, file)
     return ReadResults(file, "records", records=parse_json(raw, file))
@@ -1206,7 +1229,7 @@ class _MaskScan:
     """The mask scanner's columns, every string checked at its own ``size``, with each
     mask's area and, under the mask rule, its box (``rleToBbox``)."""
 
-    columns: Any
+    columns: Any  # MaskResultColumns without size and span (kept below, contiguous)
     rule: str
     h: np.ndarray
     w: np.ndarray
@@ -1246,6 +1269,7 @@ def _scan_masks(data, iou_type: str) -> _MaskScan | None:
     bad = _check_strings(_kernels, cols.buf, starts, ends, h, w, cols.escaped, area, mask_box)
     if bad >= 0:
         return None
+    cols = replace(cols, size=None, span=None)  # their copies above are all that is kept
     return _MaskScan(cols, rule, h, w, starts, ends, area, mask_box)
 
 
