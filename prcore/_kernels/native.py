@@ -123,14 +123,8 @@ KERNELS: dict[str, tuple[str, tuple[tuple, ...]]] = {
     "rle_check_area": ("rle", (
         ("u4[1]r", "i8[1]r", "i8[1]r"),
     )),
-    "rle_merge": ("rle", (
-        ("u4[1]r", "i8[1]r", "i8[1]r", "b1", "i8[1]", "u4[1]", "i8[1]"),
-    )),
     "polys_rle_bounds": ("rle", (
         ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]"),
-    )),
-    "polys_to_rle": ("rle", (
-        ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]", "u4[1]", "i8[1]"),
     )),
     "polys_to_merged_rle": ("rle", (
         ("f8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]r", "i8[1]", "u4[1]", "i8[1]", "i8[1]",
