@@ -11,10 +11,10 @@ set). Three measurements:
 - in-process: one worker process per tool (worker.py) imports the tool and
   evaluates once to warm up; then the runner asks the workers in turn, one
   repeat at a time, for a timed evaluation from file paths to the 12 stats, so
-  that machine noise hits all tools alike. Median over the repeats.
+  that machine noise hits all tools alike, each round starting one tool later
+  (no tool always follows the same one). Median over the repeats.
 - CLI: a fresh process per run that imports, loads, evaluates and prints
-  (peers.cli_command), interleaved the same way, each round starting one tool
-  later. Median wall time.
+  (peers.cli_command), interleaved the same way. Median wall time.
 - prcore's first runs: its CLI with an empty NUMBA_CACHE_DIR, then again, two
   ways (see measure_compile): with the kernels pip install built ahead of time
   into the package, and with numba's JIT only (PRCORE_NO_NATIVE=1), whose first
@@ -92,7 +92,10 @@ class Worker:
 def measure_in_process(
     results: list[ToolResult], gt: str, dt: str, repeats: dict, iou_type: str
 ) -> None:
-    """Warm each worker in turn, then time the tools round-robin, one repeat per round."""
+    """Warm each worker in turn, then time the tools round-robin, one repeat per round,
+    each round starting one tool later (:func:`_rotated`): a tool timed right after one
+    that freed much memory pays more for its own page faults (measured here: about 0.3 s
+    of system time on a segm run), and without the rotation the first tool always would."""
     workers = {}
     try:
         for r in results:
@@ -110,7 +113,7 @@ def measure_in_process(
             )
             workers[r.tool] = worker
         for round_ in range(max(repeats.values(), default=0)):
-            for r in results:
+            for r in _rotated(results, round_):
                 if r.tool not in workers or round_ >= repeats[r.tool]:
                     continue
                 answer = workers[r.tool].request()
