@@ -21,7 +21,7 @@ set). Three measurements:
   run compiles every kernel into numba's cache.
 
 "prcore" is the default install: kernels from the ahead-of-time build, which
-loads without numba. "prcore-jit" is the same code with PRCORE_NO_NATIVE=1:
+loads without numba, and its modules byte-compiled as pip leaves them. "prcore-jit" is the same code with PRCORE_NO_NATIVE=1:
 numba's JIT kernels from numba's cache, as on a machine without a C compiler.
 
 Peak RSS is the worker's own peak right after its warm-up evaluation: a fresh
@@ -265,6 +265,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _package_dir() -> str:
+    """Where the prcore that the workers import lives (an editable checkout or site-packages)."""
+    code = "import os, prcore; print(os.path.dirname(prcore.__file__))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     images = args.images if args.images is not None else IMAGES_PER_SCALE * args.scale
@@ -288,6 +295,9 @@ def main(argv=None) -> None:
     if {"prcore", "prcore-jit"} & set(args.tools):  # the steady state of each
         # every kernel in numba's cache (the JIT's steady state)
         subprocess.run([sys.executable, "-m", "prcore", "warmup"])
+        # prcore's modules byte-compiled, as pip installs them (and the peers): a source
+        # checkout run with PYTHONDONTWRITEBYTECODE would compile every module at each start
+        subprocess.run([sys.executable, "-m", "compileall", "-q", _package_dir()], check=True)
     measure_in_process(results, gt, dt, repeats, args.iou_type)
     if not args.skip_cli:
         measure_cli(results, gt, dt, repeats, args.iou_type)
