@@ -318,13 +318,7 @@ def make_detections(rng: np.random.Generator, gt: dict) -> list[dict]:
     first = np.searchsorted(d_img, d_img)
     keep = np.arange(len(d_img)) - first < budget[d_img]
     d_img, d_cat, d_box, d_score = d_img[keep], d_cat[keep], d_box[keep], d_score[keep]
-    W = gt["width"][d_img].astype(np.float32)
-    H = gt["height"][d_img].astype(np.float32)
-    x1 = np.clip(d_box[:, 0], 0, W - 1).astype(np.float32)
-    y1 = np.clip(d_box[:, 1], 0, H - 1).astype(np.float32)
-    x2 = np.clip(d_box[:, 0] + d_box[:, 2], x1 + 1, W).astype(np.float32)
-    y2 = np.clip(d_box[:, 1] + d_box[:, 3], y1 + 1, H).astype(np.float32)
-    xywh = np.stack([x1, y1, x2 - x1, y2 - y1], 1).astype(np.float64)  # float32 arithmetic
+    xywh = _clipped_boxes(d_box, d_img, gt)
     score = d_score.astype(np.float32).astype(np.float64)
 
     image_id = gt["img_ids"][d_img].tolist()
@@ -333,6 +327,17 @@ def make_detections(rng: np.random.Generator, gt: dict) -> list[dict]:
         {"image_id": i, "category_id": c, "bbox": b, "score": s}
         for i, c, b, s in zip(image_id, category_id, xywh.tolist(), score.tolist())
     ]
+
+
+def _clipped_boxes(d_box: np.ndarray, d_img: np.ndarray, gt: dict) -> np.ndarray:
+    """Boxes clipped to their images in float32, as detectron2 writes them (x, y, w, h)."""
+    W = gt["width"][d_img].astype(np.float32)
+    H = gt["height"][d_img].astype(np.float32)
+    x1 = np.clip(d_box[:, 0], 0, W - 1).astype(np.float32)
+    y1 = np.clip(d_box[:, 1], 0, H - 1).astype(np.float32)
+    x2 = np.clip(d_box[:, 0] + d_box[:, 2], x1 + 1, W).astype(np.float32)
+    y2 = np.clip(d_box[:, 1] + d_box[:, 3], y1 + 1, H).astype(np.float32)
+    return np.stack([x1, y1, x2 - x1, y2 - y1], 1).astype(np.float64)  # float32 arithmetic
 
 
 def add_masks(rng: np.random.Generator, dets: list[dict], gt: dict) -> None:
@@ -502,13 +507,7 @@ def make_keypoint_detections(rng: np.random.Generator, gt: dict) -> list[dict]:
     d_score[tied] = np.maximum(np.round(d_score[tied], 2), 0.05)
     order = np.lexsort((-d_score, d_img))  # by image, in descending score
     d_img, d_box, d_x, d_y, d_score = (a[order] for a in (d_img, d_box, d_x, d_y, d_score))
-    W = gt["width"][d_img].astype(np.float32)
-    H = gt["height"][d_img].astype(np.float32)
-    x1 = np.clip(d_box[:, 0], 0, W - 1).astype(np.float32)
-    y1 = np.clip(d_box[:, 1], 0, H - 1).astype(np.float32)
-    x2 = np.clip(d_box[:, 0] + d_box[:, 2], x1 + 1, W).astype(np.float32)
-    y2 = np.clip(d_box[:, 1] + d_box[:, 3], y1 + 1, H).astype(np.float32)
-    xywh = np.stack([x1, y1, x2 - x1, y2 - y1], 1).astype(np.float64)  # float32 arithmetic
+    xywh = _clipped_boxes(d_box, d_img, gt)
     # detectron2 subtracts 0.5 from x and y (its pixel-centre convention) in float32
     kx = (d_x.astype(np.float32) - np.float32(0.5)).astype(np.float64)
     ky = (d_y.astype(np.float32) - np.float32(0.5)).astype(np.float64)

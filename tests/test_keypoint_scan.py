@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_coco_scan import at_a_guard_page
 from test_keypoints import keypoint_data
-from test_results_scan import assert_same, number_token
+from test_results_scan import _double, _no_constants, assert_same, number_token
 from test_results_scan import reference as box_reference
 
 from prcore.io.coco_scan import scan_ground_truth
@@ -36,17 +36,6 @@ from prcore.io.load import (
     load_ground_truth,
 )
 from prcore.io.results_scan import scan_results
-
-
-def _no_constants(name: str):
-    raise ValueError(f"{name}: json.loads reads it, the scanner declines it")
-
-
-def _double(v) -> float:
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
 
 
 def _numbers(v) -> list[float] | None:
